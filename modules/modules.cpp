@@ -1,0 +1,18 @@
+#include "modules/modules.hpp"
+
+#include "modules/return/return_module.hpp"
+#include "modules/static/static_module.hpp"
+
+namespace serverd {
+
+const ModuleList& builtin_modules() {
+  // Order matters: `return` is listed before `static` so that, like nginx's rewrite phase,
+  // it runs first when both could answer (an explicit `return` in a location whose `root`
+  // is inherited from the server).
+  static const ReturnModule return_module;
+  static const StaticModule static_module;
+  static const ModuleList list({&return_module, &static_module});
+  return list;
+}
+
+}  // namespace serverd

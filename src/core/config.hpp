@@ -1,0 +1,124 @@
+#pragma once
+// The typed config model. Built whole by the loader, validated, then swapped in (nginx's cycle):
+// a Config is immutable once loaded and shared by pointer.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/errors.hpp"
+#include "core/units.hpp"
+
+namespace serverd {
+
+struct ModuleConf;  // src/http/module.hpp
+using ModuleConfPtr = std::shared_ptr<const ModuleConf>;
+// Indexed by a module's position in the ordered module list; nullptr = not configured.
+using ModuleConfs = std::vector<ModuleConfPtr>;
+
+struct MainConfig {
+  int worker_processes = 0;  // 0 = "auto" (online CPUs)
+  int worker_connections = 10240;
+  std::optional<std::uint64_t> worker_rlimit_nofile;
+  bool worker_cpu_affinity = false;  // "auto" -> true
+  std::string user;                  // empty = do not switch user
+  std::filesystem::path pid_file;    // absolute after loading
+  bool daemon = false;
+  Duration shutdown_timeout{30'000};
+  Duration upgrade_timeout{30'000};
+  SourcePos pos;
+};
+
+struct LogRotateConfig {
+  std::optional<std::uint64_t> max_size;
+  enum class Interval { never, hourly, daily } interval = Interval::never;
+  int keep = 7;
+  bool compress = true;
+  bool enabled = false;  // the [log.rotate] table is present
+};
+
+struct LogConfig {
+  std::string error_log = "stderr";  // "stderr" or an absolute path after loading
+  std::string level = "info";        // trace|debug|info|warn|error|critical
+  LogRotateConfig rotate;
+};
+
+struct UpstreamServerConfig {
+  SourcePos pos;
+  std::string address_text;
+  SocketAddress address;
+  int weight = 1;
+  int max_fails = 1;
+  Duration fail_timeout{10'000};
+  bool backup = false;
+};
+
+struct UpstreamConfig {
+  SourcePos pos;
+  std::string name;
+  std::string balance = "round_robin";  // round_robin|least_conn|ip_hash|hash|random
+  std::string hash_key;                 // for balance = "hash", e.g. "$request_uri"
+  int keepalive = 0;
+  std::vector<UpstreamServerConfig> servers;
+};
+
+struct ListenConfig {
+  SourcePos pos;
+  std::string text;  // as written
+  SocketAddress address;
+  bool tls = false;
+  bool reuseport = false;
+  bool default_server = false;
+  int backlog = 511;
+};
+
+// Core HTTP settings of a server (nginx's http core module); locations may override some.
+struct HttpLimits {
+  std::uint64_t client_max_body_size = 1024 * 1024;  // 0 = unlimited
+  std::uint64_t max_uri_length = 8 * 1024;            // request target longer -> 414
+  std::uint64_t max_header_size = 16 * 1024;          // request line + headers -> 431
+  Duration client_header_timeout{60'000};             // -> 408 and close
+  Duration client_body_timeout{60'000};               // between two body reads -> 408
+  Duration keepalive_timeout{75'000};                 // idle keep-alive connection
+  Duration send_timeout{60'000};                      // between two successful writes
+  std::uint32_t keepalive_requests = 1000;            // then Connection: close
+};
+
+enum class MatchKind { prefix, exact, regex, regex_icase };
+
+struct LocationConfig {
+  SourcePos pos;
+  std::string path;
+  MatchKind match = MatchKind::prefix;
+  std::shared_ptr<const std::regex> regex;  // for regex matches
+  std::uint64_t client_max_body_size = 1024 * 1024;
+  ModuleConfs modules;
+  int handler = -1;  // index of the content-handler module, -1 = none (404)
+};
+
+struct ServerConfig {
+  SourcePos pos;
+  std::vector<ListenConfig> listen;
+  std::vector<std::string> server_names;  // lower-case; "*.example.com" wildcards allowed
+  HttpLimits limits;
+  ModuleConfs modules;
+  std::vector<LocationConfig> locations;  // in file order
+};
+
+struct Config {
+  std::string file;                 // the path as given
+  std::filesystem::path base_dir;   // relative paths resolve against this
+  MainConfig main;
+  LogConfig log;
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<ServerConfig> servers;
+  ModuleConfs modules;  // main-level module settings
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+}  // namespace serverd

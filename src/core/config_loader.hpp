@@ -1,0 +1,29 @@
+#pragma once
+// TOML -> Config. Reports every error (syntax, unknown key with a "did you mean" hint, wrong
+// type, bad duration/size/address, duplicate listen+server_name, two handlers in one location)
+// as FILE:LINE:COL: message.
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+#include "core/errors.hpp"
+
+namespace serverd {
+
+class ModuleList;  // src/http/module.hpp
+
+struct LoadResult {
+  ConfigPtr config;  // null when errors is not empty
+  ErrorList errors;
+};
+
+LoadResult load_config_file(const std::string& path, const ModuleList& modules);
+// For tests and -T round trips: `file_name` is what errors are reported against, `base_dir`
+// what relative paths resolve against.
+LoadResult load_config_text(std::string_view text, const std::string& file_name,
+                            const std::filesystem::path& base_dir, const ModuleList& modules);
+
+// The effective config with every default filled in, as TOML that loads back to the same config.
+std::string dump_config(const Config& config, const ModuleList& modules);
+
+}  // namespace serverd
