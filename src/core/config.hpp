@@ -88,7 +88,9 @@ struct HttpLimits {
   std::uint32_t keepalive_requests = 1000;            // then Connection: close
 };
 
-enum class MatchKind { prefix, exact, regex, regex_icase };
+// nginx's precedence: exact ("="), then the longest prefix; if that longest prefix is a
+// priority_prefix ("^~") it wins, else regexes in file order, else the longest prefix.
+enum class MatchKind { prefix, priority_prefix, exact, regex, regex_icase };
 
 struct LocationConfig {
   SourcePos pos;

@@ -1,0 +1,155 @@
+#include "modules/return/return_module.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+#include "http/exchange.hpp"
+#include "http/variables.hpp"
+
+namespace serverd {
+namespace {
+
+constexpr ConfigKey kKeys[] = {
+    {"return", ConfigLevel::server | ConfigLevel::location},
+};
+
+constexpr std::array<std::string_view, 4> kTableKeys = {"status", "location", "body",
+                                                        "content_type"};
+
+bool has_control_chars(std::string_view s) {
+  for (const char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+// Variables can bring request bytes (a decoded $uri with a space, CR or LF) into the Location
+// header: whatever cannot appear in a URI is percent-encoded, so no header can be injected.
+std::string sanitize_location(std::string_view value) {
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7f) {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+std::optional<ReturnConf> read_table(const toml::table& table, const toml::node& node,
+                                     ConfigContext& ctx) {
+  const std::size_t errors_before = ctx.errors().size();
+  for (const auto& [key, value] : table) {
+    if (std::find(kTableKeys.begin(), kTableKeys.end(), key.str()) == kTableKeys.end())
+      ctx.error(value, fmt::format("unknown key `{}` in `return` (valid keys: status, location, "
+                                   "body, content_type)",
+                                   key.str()));
+  }
+  ReturnConf conf;
+  if (!table.contains("status")) {
+    ctx.error(node, "`return` needs a `status` (100..599)");
+  } else if (auto status = ctx.get_integer(table, "status", 100, 599)) {
+    conf.status = static_cast<int>(*status);
+  }
+  conf.location = ctx.get_string(table, "location");
+  conf.body = ctx.get_string(table, "body");
+  conf.content_type = ctx.get_string(table, "content_type");
+
+  if (conf.location && (conf.location->empty() || has_control_chars(*conf.location)))
+    ctx.error(*table.get("location"), "`location` must be a non-empty URL without control "
+                                      "characters");
+  if (conf.content_type && (conf.content_type->empty() || has_control_chars(*conf.content_type)))
+    ctx.error(*table.get("content_type"), "`content_type` must be a non-empty media type");
+  if (conf.content_type && !conf.body)
+    ctx.error(*table.get("content_type"), "`content_type` is only used together with `body`");
+  if (is_redirect_status(conf.status) && !conf.location)
+    ctx.error(node, fmt::format("`return` with status {} needs a `location`", conf.status));
+  if (ctx.errors().size() != errors_before) return std::nullopt;
+  return conf;
+}
+
+}  // namespace
+
+bool is_redirect_status(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+Response make_return_response(const ReturnConf& conf, const Request& request,
+                              std::string_view scheme) {
+  Response r;
+  r.status = conf.status;
+  if (conf.location)
+    r.headers.add("Location", sanitize_location(expand_variables(*conf.location, request, scheme)));
+  if (conf.body) {
+    r.headers.add("Content-Type", conf.content_type.value_or("text/plain"));
+    r.body = expand_variables(*conf.body, request, scheme);
+  } else if (is_redirect_status(conf.status) || conf.status >= 400) {
+    // As nginx: a redirect or an error without an explicit body gets the small HTML page.
+    r.headers.add("Content-Type", "text/html");
+    r.body = error_page_body(conf.status);
+  }
+  return r;
+}
+
+std::span<const ConfigKey> ReturnModule::keys() const { return kKeys; }
+
+ModuleConfPtr ReturnModule::configure(ConfigLevel /*level*/, const toml::table& block,
+                                      const ModuleConfPtr& parent, ConfigContext& ctx) const {
+  const toml::node* node = block.get("return");
+  if (!node) return parent;
+
+  if (node->is_integer()) {
+    const auto status = ctx.get_integer(block, "return", 100, 599);
+    if (!status) return parent;
+    if (is_redirect_status(static_cast<int>(*status))) {
+      ctx.error(*node, fmt::format("`return = {0}` needs a location: write return = {{ status = "
+                                   "{0}, location = \"...\" }}",
+                                   *status));
+      return parent;
+    }
+    auto conf = std::make_shared<ReturnConf>();
+    conf->status = static_cast<int>(*status);
+    return conf;
+  }
+  if (const toml::table* table = node->as_table()) {
+    auto conf = read_table(*table, *node, ctx);
+    if (!conf) return parent;
+    return std::make_shared<ReturnConf>(std::move(*conf));
+  }
+  ctx.error(*node,
+            "`return` must be a status code or a table { status, location, body, content_type }");
+  return parent;
+}
+
+void ReturnModule::dump(const ModuleConf& mc, toml::table& out) const {
+  const auto& conf = static_cast<const ReturnConf&>(mc);
+  if (!conf.location && !conf.body) {
+    out.insert_or_assign("return", conf.status);
+    return;
+  }
+  toml::table t;
+  t.insert_or_assign("status", conf.status);
+  if (conf.location) t.insert_or_assign("location", *conf.location);
+  if (conf.body) t.insert_or_assign("body", *conf.body);
+  if (conf.content_type) t.insert_or_assign("content_type", *conf.content_type);
+  // Inline, as it is written in a location block.
+  t.is_inline(true);
+  out.insert_or_assign("return", std::move(t));
+}
+
+bool ReturnModule::handles(const ModuleConf& /*conf*/) const { return true; }
+
+void ReturnModule::handle(Exchange& exchange, const ModuleConf& mc) const {
+  const auto& conf = static_cast<const ReturnConf&>(mc);
+  // TODO(tls): "https" once the exchange tells which listener the request came in on.
+  exchange.respond(make_return_response(conf, exchange.request(), "http"));
+}
+
+}  // namespace serverd

@@ -1,0 +1,291 @@
+#include "modules/static/static_module.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "http/exchange.hpp"
+#include "http/http_date.hpp"
+#include "modules/static/conditional.hpp"
+#include "modules/static/etag.hpp"
+#include "modules/static/file_path.hpp"
+#include "modules/static/mime_types.hpp"
+#include "modules/static/range.hpp"
+
+namespace serverd {
+namespace {
+
+constexpr ConfigKey kKeys[] = {
+    {"root", ConfigLevel::server | ConfigLevel::location},
+    {"alias", static_cast<unsigned>(ConfigLevel::location)},
+    {"index", ConfigLevel::server | ConfigLevel::location},
+    {"default_type", ConfigLevel::main | ConfigLevel::server | ConfigLevel::location},
+};
+
+// O_NONBLOCK: opening a FIFO someone left under the root must not block the worker.
+constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+
+bool has_control_chars(std::string_view s) {
+  for (const char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+// A configured directory: non-empty, resolved against the config dir, lexically normalised.
+std::optional<std::string> read_directory(const toml::table& block, std::string_view key,
+                                          ConfigContext& ctx) {
+  auto text = ctx.get_string(block, key);
+  if (!text) return std::nullopt;
+  if (text->empty() || text->find('\0') != std::string::npos) {
+    ctx.error(*block.get(key), fmt::format("`{}` must be a non-empty path", key));
+    return std::nullopt;
+  }
+  return ctx.resolve_path(*text).lexically_normal().string();
+}
+
+bool valid_index_name(std::string_view name) {
+  if (name.empty() || name.starts_with('/') || has_control_chars(name)) return false;
+  return is_safe_request_path(std::string("/").append(name));
+}
+
+// --- request handling -------------------------------------------------------------------------
+
+void respond_method_not_allowed(Exchange& exchange) {
+  Response r = make_error_response(405);
+  r.headers.add("Allow", "GET, HEAD");
+  exchange.respond(std::move(r));
+}
+
+void respond_directory_redirect(Exchange& exchange) {
+  const Request& req = exchange.request();
+  Response r = make_error_response(301);
+  r.headers.add("Location", directory_redirect_location(req.path(), req.query()));
+  exchange.respond(std::move(r));
+}
+
+ConditionalHeaders conditional_headers(const Request& req) {
+  return {req.header("If-Match"), req.header("If-Unmodified-Since"), req.header("If-None-Match"),
+          req.header("If-Modified-Since")};
+}
+
+// Sends a regular file already opened and fstat'ed. `name` gives the extension.
+void send_file(Exchange& exchange, const StaticConf& conf, UniqueFd fd, const struct stat& st,
+               std::string_view name) {
+  const Request& req = exchange.request();
+  const std::time_t mtime = st.st_mtim.tv_sec;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  std::string etag = make_etag(mtime, size);
+  std::string last_modified = format_http_date(mtime);
+
+  switch (evaluate_preconditions(conditional_headers(req), req.is_get_or_head(), etag, mtime)) {
+    case Precondition::failed: exchange.respond_error(412); return;
+    case Precondition::not_modified: {
+      Response r;
+      r.status = 304;
+      r.headers.add("Last-Modified", std::move(last_modified));
+      r.headers.add("ETag", std::move(etag));
+      exchange.respond(std::move(r));
+      return;
+    }
+    case Precondition::proceed: break;
+  }
+
+  Response r;
+  std::uint64_t offset = 0;
+  std::uint64_t length = size;
+  // Range is defined for GET only (RFC 9110 §14.2); If-Range turns a stale range into a 200.
+  const auto range = req.method() == "GET" ? req.header("Range") : std::nullopt;
+  const auto if_range = range ? req.header("If-Range") : std::nullopt;
+  if (range && (!if_range || if_range_matches(*if_range, etag, mtime))) {
+    const ByteRange br = parse_range(*range, size);
+    if (br.kind == ByteRange::Kind::unsatisfiable) {
+      Response e = make_error_response(416);
+      e.headers.add("Content-Range", fmt::format("bytes */{}", size));
+      exchange.respond(std::move(e));
+      return;
+    }
+    if (br.kind == ByteRange::Kind::satisfiable) {
+      r.status = 206;
+      offset = br.first;
+      length = br.length();
+    }
+  }
+
+  const auto type = mime_type_for_path(name);
+  r.headers.add("Content-Type", std::string(type ? *type : std::string_view(conf.default_type)));
+  r.headers.add("Last-Modified", std::move(last_modified));
+  r.headers.add("ETag", std::move(etag));
+  r.headers.add("Accept-Ranges", "bytes");
+  if (r.status == 206)
+    r.headers.add("Content-Range",
+                  fmt::format("bytes {}-{}/{}", offset, offset + length - 1, size));
+  // An empty file needs no descriptor: the core then sends an empty body.
+  if (length > 0) {
+    r.file = std::move(fd);
+    r.file_offset = offset;
+    r.file_length = length;
+  }
+  exchange.respond(std::move(r));
+}
+
+}  // namespace
+
+std::span<const ConfigKey> StaticModule::keys() const { return kKeys; }
+
+ModuleConfPtr StaticModule::configure(ConfigLevel level, const toml::table& block,
+                                      const ModuleConfPtr& parent, ConfigContext& ctx) const {
+  const bool has_root = block.contains("root");
+  const bool has_alias = block.contains("alias");
+  if (!has_root && !has_alias && !block.contains("index") && !block.contains("default_type"))
+    return parent;
+
+  const auto* inherited = dynamic_cast<const StaticConf*>(parent.get());
+  auto conf = inherited ? std::make_shared<StaticConf>(*inherited) : std::make_shared<StaticConf>();
+  conf->level = level;
+
+  if (has_root && has_alias) {
+    ctx.error(*block.get("alias"),
+              "`root` and `alias` cannot both be set in one location: alias replaces the "
+              "location's prefix, root appends the whole path");
+  } else if (has_root) {
+    if (auto root = read_directory(block, "root", ctx)) {
+      // Kept without a trailing '/': the request path supplies it.
+      while (!root->empty() && root->back() == '/') root->pop_back();
+      conf->root = std::move(*root);
+      conf->alias.reset();
+    }
+  } else if (has_alias) {
+    if (auto alias = read_directory(block, "alias", ctx)) {
+      conf->alias = std::move(*alias);
+      conf->alias_pos = ctx.pos(*block.get("alias"));
+      conf->root.reset();
+    }
+  }
+
+  if (block.contains("index")) {
+    if (auto index = ctx.get_string_list(block, "index")) {
+      bool ok = true;
+      for (const auto& name : *index) {
+        if (!valid_index_name(name)) {
+          ctx.error(*block.get("index"),
+                    fmt::format("invalid index file name \"{}\": must be a relative file name "
+                                "without \"..\" segments",
+                                name));
+          ok = false;
+        }
+      }
+      if (ok) conf->index = std::move(*index);
+    }
+  }
+
+  if (block.contains("default_type")) {
+    if (auto type = ctx.get_string(block, "default_type")) {
+      if (type->empty() || has_control_chars(*type))
+        ctx.error(*block.get("default_type"), "`default_type` must be a non-empty media type");
+      else
+        conf->default_type = std::move(*type);
+    }
+  }
+  return conf;
+}
+
+void StaticModule::validate(const Config& config, ConfigContext& ctx) const {
+  // Checked here rather than in configure(): only the loader knows how a location's match kind
+  // was written, and by now it is in LocationConfig::match.
+  for (const auto& server : config.servers) {
+    for (const auto& location : server.locations) {
+      if (location.match != MatchKind::regex && location.match != MatchKind::regex_icase)
+        continue;
+      for (const auto& mc : location.modules) {
+        const auto* conf = dynamic_cast<const StaticConf*>(mc.get());
+        if (conf && conf->alias && conf->level == ConfigLevel::location)
+          ctx.errors().add(conf->alias_pos,
+                           "`alias` cannot be used in a regex location: there is no prefix to "
+                           "replace (use `root`)");
+      }
+    }
+  }
+}
+
+void StaticModule::dump(const ModuleConf& mc, toml::table& out) const {
+  const auto& conf = static_cast<const StaticConf&>(mc);
+  if (conf.root) out.insert_or_assign("root", conf.root->empty() ? std::string("/") : *conf.root);
+  if (conf.alias) out.insert_or_assign("alias", *conf.alias);
+  if (conf.level != ConfigLevel::main) {
+    toml::array index;
+    for (const auto& name : conf.index) index.push_back(name);
+    out.insert_or_assign("index", std::move(index));
+  }
+  out.insert_or_assign("default_type", conf.default_type);
+}
+
+bool StaticModule::handles(const ModuleConf& mc) const {
+  const auto& conf = static_cast<const StaticConf&>(mc);
+  return conf.root.has_value() || conf.alias.has_value();
+}
+
+void StaticModule::handle(Exchange& exchange, const ModuleConf& mc) const {
+  const auto& conf = static_cast<const StaticConf&>(mc);
+  const Request& req = exchange.request();
+  if (!req.is_get_or_head()) {
+    respond_method_not_allowed(exchange);
+    return;
+  }
+
+  const MappedPath mapped = conf.alias
+                                ? map_alias_path(*conf.alias, exchange.location().path, req.path())
+                                : map_root_path(conf.root.value_or(""), req.path());
+  if (mapped.status != 0) {
+    exchange.respond_error(mapped.status);
+    return;
+  }
+
+  // Everything below looks at the opened descriptor only (fstat, openat), never at the path
+  // again, so a file swapped between checks cannot be served.
+  UniqueFd fd(::open(mapped.path.c_str(), kOpenFlags));
+  if (!fd) {
+    exchange.respond_error(status_for_open_error(errno));
+    return;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    exchange.respond_error(500);
+    return;
+  }
+
+  if (S_ISDIR(st.st_mode)) {
+    if (!req.path().ends_with('/')) {
+      respond_directory_redirect(exchange);
+      return;
+    }
+    for (const auto& name : conf.index) {
+      UniqueFd index_fd(::openat(fd.get(), name.c_str(), kOpenFlags));
+      if (!index_fd) {
+        if (errno == ENOENT || errno == ENOTDIR) continue;
+        exchange.respond_error(status_for_open_error(errno));
+        return;
+      }
+      struct stat index_st {};
+      if (::fstat(index_fd.get(), &index_st) != 0) {
+        exchange.respond_error(500);
+        return;
+      }
+      if (!S_ISREG(index_st.st_mode)) continue;
+      send_file(exchange, conf, std::move(index_fd), index_st, name);
+      return;
+    }
+    // No index file, and no autoindex: the directory exists but is not listed.
+    exchange.respond_error(403);
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    exchange.respond_error(404);  // device, socket, FIFO: as nginx, not a servable file
+    return;
+  }
+  send_file(exchange, conf, std::move(fd), st, mapped.path);
+}
+
+}  // namespace serverd

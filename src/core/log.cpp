@@ -1,0 +1,57 @@
+#include "core/log.hpp"
+
+#include <fcntl.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace serverd {
+
+namespace {
+spdlog::level::level_enum parse_level(std::string_view level) {
+  auto l = spdlog::level::from_str(std::string(level));
+  if (level == "warn") l = spdlog::level::warn;
+  return l;
+}
+
+void install(std::shared_ptr<spdlog::logger> logger, std::string_view role,
+             spdlog::level::level_enum level) {
+  logger->set_pattern(fmt::format("%Y/%m/%d %H:%M:%S [%l] %P#{}: %v", role));
+  logger->set_level(level);
+  // Errors must reach the disk before a crash could lose them; info lines may batch.
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(std::move(logger));
+}
+}  // namespace
+
+void init_stderr_logging() {
+  install(spdlog::stderr_logger_st("serverd-stderr-boot"), "serverd", spdlog::level::info);
+  spdlog::drop("serverd-stderr-boot");
+}
+
+void init_logging(const LogConfig& log, std::string_view role) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (log.error_log == "stderr") {
+    logger = std::make_shared<spdlog::logger>(
+        "serverd", std::make_shared<spdlog::sinks::stderr_sink_st>());
+  } else {
+    std::filesystem::path path(log.error_log);
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    try {
+      logger = std::make_shared<spdlog::logger>(
+          "serverd", std::make_shared<spdlog::sinks::basic_file_sink_st>(log.error_log, false));
+    } catch (const spdlog::spdlog_ex& e) {
+      throw std::runtime_error("cannot open error log \"" + log.error_log + "\": " + e.what());
+    }
+  }
+  install(std::move(logger), role, parse_level(log.level));
+}
+
+void reopen_logging(const LogConfig& log, std::string_view role) { init_logging(log, role); }
+
+}  // namespace serverd

@@ -1,0 +1,110 @@
+#pragma once
+// One client connection: the HTTP/1.1 state machine. Reads with edge-triggered epoll, parses
+// with llhttp (RequestParser), routes, calls the location's content module, writes the response
+// with writev/sendfile, then keeps the connection alive (pipelined bytes are parsed right away),
+// or closes it gracefully: shutdown(SHUT_WR) and a bounded "lingering" read so the client gets a
+// FIN after the last byte, never a reset that could destroy the response in flight.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/address.hpp"
+#include "core/unique_fd.hpp"
+#include "event/buffer.hpp"
+#include "event/loop.hpp"
+#include "http/exchange.hpp"
+#include "http/request_parser.hpp"
+
+namespace serverd {
+
+class HttpServer;
+class ServerIndex;
+struct RequestSlot;
+
+class Connection final : public EventHandler, public Exchange, private BodySink {
+ public:
+  Connection(HttpServer& owner, UniqueFd fd, const SocketAddress& peer, const SocketAddress& local,
+             const ServerIndex& servers);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Graceful shutdown of this connection: an idle one is closed now; a busy one finishes the
+  // current exchange, answers it with "Connection: close", and closes.
+  void drain();
+  // Closes at once (fast shutdown).
+  void abort() { close(); }
+  bool closed() const { return closed_; }
+  bool idle() const;
+
+  // Exchange
+  const Request& request() const override;
+  const ServerConfig& server() const override { return *server_conf_; }
+  const LocationConfig& location() const override { return *location_; }
+  EventLoop& loop() override;
+  void respond(Response&& response) override;
+
+  // The owner's intrusive list of live connections.
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+
+ private:
+  void on_event(std::uint32_t events) override;
+  void on_body(std::string_view chunk) override;
+  void on_timeout();
+
+  void process();
+  void run();
+  bool read_input();
+  void parse_input();
+  void on_head();
+  void end_exchange();
+  void go_idle();
+  void fail(int status, std::string_view reason);
+
+  void append_output(std::string_view bytes);
+  bool output_pending() const;
+  bool flush();
+  void write_head(const Response& response, std::uint64_t content_length, bool send_length);
+  void set_body(Response& response);
+
+  void start_lingering_close();
+  void linger();
+  void close();
+  void release_slot();
+
+  HttpServer& owner_;
+  UniqueFd fd_;
+  SocketAddress peer_;
+  SocketAddress local_;
+  const ServerIndex& servers_;
+  Timer timer_;
+  Buffer in_;
+  Buffer out_;
+  std::string overflow_;  // output that did not fit the out_ block (rare: big heads/bodies)
+  std::size_t overflow_sent_ = 0;
+  UniqueFd file_;
+  std::uint64_t file_offset_ = 0;
+  std::uint64_t file_left_ = 0;
+
+  RequestSlot* slot_ = nullptr;  // held only while a request is in progress
+  const ServerConfig* server_conf_ = nullptr;
+  const LocationConfig* location_ = nullptr;
+  std::uint32_t requests_ = 0;
+
+  bool readable_ = true;  // edge-triggered: the socket may hold unread bytes
+  bool in_process_ = false;
+  bool dispatched_ = false;
+  bool responded_ = false;
+  bool message_done_ = false;
+  bool keep_alive_ = false;
+  bool close_after_output_ = false;
+  bool draining_ = false;
+  bool lingering_ = false;
+  bool peer_closed_ = false;
+  bool closed_ = false;
+  Clock::time_point linger_deadline_{};
+};
+
+}  // namespace serverd

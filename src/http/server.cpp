@@ -1,0 +1,184 @@
+#include "http/server.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "http/connection.hpp"
+#include "http/module.hpp"
+
+namespace serverd {
+
+class HttpServer::Listener final : public EventHandler {
+ public:
+  Listener(HttpServer& owner, int fd, const SocketAddress& address, const ServerIndex& servers,
+           bool exclusive)
+      : owner_(owner), fd_(fd), address_(address), servers_(servers), exclusive_(exclusive) {}
+  void on_event(std::uint32_t /*events*/) override { owner_.accept_from(*this); }
+
+  void enable() {
+    if (registered_) return;
+    // EPOLLEXCLUSIVE: of the workers sharing this socket, one is woken per connection instead of
+    // all of them (the thundering herd). Level-triggered, so a bounded accept loop loses nothing.
+    owner_.loop().add(fd_, EPOLLIN | (exclusive_ ? EPOLLEXCLUSIVE : 0u), this);
+    registered_ = true;
+  }
+  void disable() {
+    if (!registered_) return;
+    owner_.loop().remove(fd_);
+    registered_ = false;
+  }
+
+  HttpServer& owner_;
+  int fd_;
+  SocketAddress address_;
+  const ServerIndex& servers_;
+  bool exclusive_;
+  bool registered_ = false;
+};
+
+HttpServer::HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modules)
+    : loop_(loop),
+      config_(std::move(config)),
+      modules_(modules),
+      router_(*config_),
+      max_connections_(static_cast<std::size_t>(config_->main.worker_connections)),
+      accept_retry_(loop.timers(), [this] { resume_accepting(); }) {}
+
+HttpServer::~HttpServer() {
+  close_all();
+  for (auto& l : listeners_) l->disable();
+}
+
+void HttpServer::add_listener(int fd, const SocketAddress& address, bool exclusive) {
+  const ServerIndex* servers = router_.servers_for(address);
+  if (!servers)
+    throw std::invalid_argument("no server listens on " + address.to_string());
+  listeners_.push_back(std::make_unique<Listener>(*this, fd, address, *servers, exclusive));
+  listeners_.back()->enable();
+  accepting_ = true;
+}
+
+void HttpServer::accept_from(Listener& listener) {
+  // Bounded per wake-up so one flooded port cannot starve established connections.
+  for (int i = 0; i < 64 && accepting_; ++i) {
+    if (connection_count_ >= max_connections_) {
+      spdlog::warn("{} worker_connections are not enough, pausing accept", max_connections_);
+      pause_accepting(std::chrono::milliseconds(100));
+      return;
+    }
+    SocketAddress peer;
+    peer.length = sizeof peer.storage;
+    int fd = ::accept4(listener.fd_, peer.get(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      switch (errno) {
+        case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+        case EWOULDBLOCK:
+#endif
+          return;
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+          continue;
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+          spdlog::error("accept() on {} failed: {}; pausing accept for 100ms",
+                        listener.address_.to_string(), std::strerror(errno));
+          pause_accepting(std::chrono::milliseconds(100));
+          return;
+        default:
+          spdlog::error("accept() on {} failed: {}", listener.address_.to_string(),
+                        std::strerror(errno));
+          return;
+      }
+    }
+    UniqueFd client(fd);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto* c = new Connection(*this, std::move(client), peer, listener.address_, listener.servers_);
+    c->next = connections_;
+    if (connections_) connections_->prev = c;
+    connections_ = c;
+    ++connection_count_;
+    c->start();
+  }
+}
+
+void HttpServer::pause_accepting(std::chrono::milliseconds how_long) {
+  for (auto& l : listeners_) l->disable();
+  accept_retry_.arm(how_long);
+}
+
+void HttpServer::resume_accepting() {
+  if (!accepting_) return;
+  if (connection_count_ >= max_connections_) {
+    accept_retry_.arm(std::chrono::milliseconds(100));
+    return;
+  }
+  for (auto& l : listeners_) l->enable();
+}
+
+void HttpServer::stop_accepting() {
+  accepting_ = false;
+  accept_retry_.cancel();
+  for (auto& l : listeners_) l->disable();
+}
+
+void HttpServer::shutdown_gracefully() {
+  stop_accepting();
+  draining_ = true;
+  for (Connection* c = connections_; c;) {
+    Connection* next = c->next;  // drain() may close (and unlink) c
+    c->drain();
+    c = next;
+  }
+}
+
+void HttpServer::close_all() {
+  // abort() unlinks the connection from the list.
+  while (connections_) connections_->abort();
+}
+
+std::string_view HttpServer::date() {
+  std::time_t now = std::time(nullptr);
+  if (now != date_second_) {
+    date_second_ = now;
+    format_http_date(now, std::span<char, kHttpDateLength>(date_, kHttpDateLength));
+  }
+  return {date_, kHttpDateLength};
+}
+
+RequestSlot* HttpServer::acquire_slot() {
+  if (free_slots_.empty()) return new RequestSlot();
+  RequestSlot* s = free_slots_.back().release();
+  free_slots_.pop_back();
+  return s;
+}
+
+void HttpServer::release_slot(RequestSlot* slot) {
+  // Keep a bounded number warm; a burst's extra slots are freed.
+  if (free_slots_.size() < 1024) {
+    free_slots_.emplace_back(slot);
+    return;
+  }
+  delete slot;
+}
+
+void HttpServer::connection_closed(Connection* c) {
+  if (c->prev) c->prev->next = c->next;
+  if (c->next) c->next->prev = c->prev;
+  if (connections_ == c) connections_ = c->next;
+  c->prev = c->next = nullptr;
+  --connection_count_;
+  // Freed after the current batch of events: one of them may still point at it.
+  loop_.defer([c] { delete c; });
+}
+
+}  // namespace serverd

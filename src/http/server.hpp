@@ -1,0 +1,81 @@
+#pragma once
+// The HTTP side of a worker: its listeners, its connections and the per-process pools they share.
+// It neither creates nor closes listening sockets: the process layer owns those, so the same
+// socket can be handed to the next generation of workers.
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+#include "event/buffer.hpp"
+#include "event/loop.hpp"
+#include "http/http_date.hpp"
+#include "http/request.hpp"
+#include "http/request_parser.hpp"
+#include "http/router.hpp"
+
+namespace serverd {
+
+class Connection;
+class ModuleList;
+
+// Parser + request, pooled so an idle connection holds neither.
+struct RequestSlot {
+  RequestParser parser;
+  Request request;
+};
+
+class HttpServer {
+ public:
+  HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modules);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Starts accepting on an already listening socket bound to `address` (which must be one of
+  // the config's listen addresses). The descriptor stays owned by the caller.
+  void add_listener(int fd, const SocketAddress& address, bool exclusive);
+  void stop_accepting();
+  // Stops accepting and drains every connection (see Connection::drain).
+  void shutdown_gracefully();
+  // Closes every connection at once.
+  void close_all();
+  std::size_t connection_count() const { return connection_count_; }
+
+  // --- for connections ---
+  EventLoop& loop() { return loop_; }
+  BufferPool& buffers() { return buffers_; }
+  const Config& config() const { return *config_; }
+  const ModuleList& modules() const { return modules_; }
+  bool draining() const { return draining_; }
+  std::string_view date();
+  RequestSlot* acquire_slot();
+  void release_slot(RequestSlot* slot);
+  void connection_closed(Connection* c);
+
+ private:
+  class Listener;
+  void accept_from(Listener& listener);
+  void pause_accepting(std::chrono::milliseconds how_long);
+  void resume_accepting();
+
+  EventLoop& loop_;
+  ConfigPtr config_;
+  const ModuleList& modules_;
+  Router router_;
+  BufferPool buffers_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<RequestSlot>> free_slots_;
+  Connection* connections_ = nullptr;
+  std::size_t connection_count_ = 0;
+  std::size_t max_connections_;
+  bool accepting_ = false;
+  bool draining_ = false;
+  Timer accept_retry_;
+  std::time_t date_second_ = 0;
+  char date_[kHttpDateLength] = {};
+};
+
+}  // namespace serverd

@@ -1,0 +1,142 @@
+// serverd's command line. Everything else lives in the library.
+#include <getopt.h>
+#include <llhttp.h>
+#include <openssl/opensslv.h>
+#include <spdlog/version.h>
+#include <zlib.h>
+
+#include <fmt/core.h>
+
+#include <boost/version.hpp>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <toml++/toml.h>
+
+#include "core/config_loader.hpp"
+#include "core/log.hpp"
+#include "modules/modules.hpp"
+#include "process/pid_file.hpp"
+#include "process/single_process.hpp"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/serverd/server.toml";
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "Usage: serverd [-c FILE] [-t | -T] [-s SIGNAL] [-v | -V] [-h]\n"
+               "\n"
+               "Options:\n"
+               "  -c FILE    use this configuration file (default: %s)\n"
+               "  -t         test the configuration and exit\n"
+               "  -T         test the configuration, print the effective configuration, exit\n"
+               "  -s SIGNAL  send SIGNAL to the running master: quit, stop, reopen, reload,\n"
+               "             upgrade\n"
+               "  -v         print the version and exit\n"
+               "  -V         print the version, build information and library versions, exit\n"
+               "  -h         print this help and exit\n",
+               kDefaultConfig);
+}
+
+void print_version(bool verbose) {
+  std::printf("serverd version: serverd/%s\n", SERVERD_VERSION);
+  if (!verbose) return;
+  std::printf("built by %s (%s build)\n", SERVERD_COMPILER, SERVERD_BUILD_TYPE);
+  std::printf("built with %s, llhttp %d.%d.%d, toml++ %d.%d.%d, spdlog %d.%d.%d, fmt %d, "
+              "zlib %s, Boost %d.%d.%d\n",
+              OPENSSL_VERSION_TEXT, LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR,
+              LLHTTP_VERSION_PATCH, TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH,
+              SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION, ZLIB_VERSION,
+              BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
+}
+
+int signal_master(const std::string& config_file, const std::string& name) {
+  static const std::pair<const char*, int> kSignals[] = {
+      {"quit", SIGQUIT}, {"stop", SIGTERM},   {"reopen", SIGUSR1},
+      {"reload", SIGHUP}, {"upgrade", SIGUSR2}};
+  int signo = 0;
+  for (auto [n, s] : kSignals)
+    if (name == n) signo = s;
+  if (signo == 0) {
+    std::fprintf(stderr, "serverd: invalid signal \"%s\" (use quit, stop, reopen, reload or "
+                 "upgrade)\n", name.c_str());
+    return 2;
+  }
+  auto result = serverd::load_config_file(config_file, serverd::builtin_modules());
+  if (!result.config) {
+    std::fprintf(stderr, "%s", result.errors.to_string().c_str());
+    return 1;
+  }
+  std::string error;
+  auto pid = serverd::read_pid_file(result.config->main.pid_file, &error);
+  if (!pid) {
+    std::fprintf(stderr, "serverd: %s\n", error.c_str());
+    return 1;
+  }
+  if (::kill(*pid, signo) != 0) {
+    std::fprintf(stderr, "serverd: kill(%d, %s) failed: %s (is serverd running?)\n", *pid,
+                 name.c_str(), std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_file = kDefaultConfig;
+  bool test = false, dump = false;
+  std::string signal_name;
+  opterr = 0;
+  int opt;
+  while ((opt = ::getopt(argc, argv, ":c:tTs:vVh")) != -1) {
+    switch (opt) {
+      case 'c': config_file = optarg; break;
+      case 't': test = true; break;
+      case 'T': test = dump = true; break;
+      case 's': signal_name = optarg; break;
+      case 'v': print_version(false); return 0;
+      case 'V': print_version(true); return 0;
+      case 'h': usage(stdout); return 0;
+      case ':':
+        std::fprintf(stderr, "serverd: option -%c requires an argument\n", optopt);
+        usage(stderr);
+        return 2;
+      default:
+        std::fprintf(stderr, "serverd: unknown option -%c\n", optopt);
+        usage(stderr);
+        return 2;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "serverd: unexpected argument \"%s\"\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+  if (!signal_name.empty()) return signal_master(config_file, signal_name);
+
+  const auto& modules = serverd::builtin_modules();
+  auto result = serverd::load_config_file(config_file, modules);
+  if (!result.config) {
+    std::fprintf(stderr, "%s", result.errors.to_string().c_str());
+    if (test) std::fprintf(stderr, "serverd: configuration file %s test failed\n",
+                           config_file.c_str());
+    return 1;
+  }
+  if (test) {
+    if (dump) std::printf("%s", serverd::dump_config(*result.config, modules).c_str());
+    std::fprintf(stderr, "serverd: configuration file %s test is successful\n",
+                 config_file.c_str());
+    return 0;
+  }
+  serverd::init_stderr_logging();
+  try {
+    return serverd::run_single_process(result.config, modules);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "serverd: %s\n", e.what());
+    return 1;
+  }
+}

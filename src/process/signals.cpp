@@ -1,0 +1,36 @@
+#include "process/signals.hpp"
+
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace serverd {
+
+SignalSource::SignalSource(EventLoop& loop, std::initializer_list<int> signals, Handler handler)
+    : loop_(loop), handler_(std::move(handler)) {
+  sigemptyset(&mask_);
+  for (int s : signals) sigaddset(&mask_, s);
+  if (::sigprocmask(SIG_BLOCK, &mask_, nullptr) != 0)
+    throw std::system_error(errno, std::generic_category(), "sigprocmask");
+  fd_.reset(::signalfd(-1, &mask_, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd_) throw std::system_error(errno, std::generic_category(), "signalfd");
+  loop_.add(fd_.get(), EPOLLIN, this);
+}
+
+SignalSource::~SignalSource() {
+  loop_.remove(fd_.get());
+  ::sigprocmask(SIG_UNBLOCK, &mask_, nullptr);
+}
+
+void SignalSource::on_event(std::uint32_t /*events*/) {
+  for (int i = 0; i < 64; ++i) {
+    signalfd_siginfo info;
+    ssize_t n = ::read(fd_.get(), &info, sizeof info);
+    if (n != static_cast<ssize_t>(sizeof info)) return;
+    handler_(static_cast<int>(info.ssi_signo));
+  }
+}
+
+}  // namespace serverd
