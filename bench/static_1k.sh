@@ -10,8 +10,8 @@
 # prints requests/s and p50/p99 latency per round, then the median requests/s of each and
 # the ratio serverd/nginx. Installs wrk and nginx-light when missing (as root).
 #
-# Environment: SERVERD (binary), SERVERD_PORT (default 18080), NGINX_PORT (default 18081),
-# WARMUP (default 3s), KEEP_TMP=1 keeps the temporary directory (configs, error logs).
+# Environment: SERVERD (binary), SERVERD_PORT and NGINX_PORT (default: the first free ports
+# from 18080), WARMUP (default 3s), KEEP_TMP=1 keeps the temporary directory (configs, logs).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,8 +37,6 @@ done
 [[ $connections =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
 
 serverd=${SERVERD:-$root/build/serverd}
-serverd_port=${SERVERD_PORT:-18080}
-nginx_port=${NGINX_PORT:-18081}
 warmup=${WARMUP:-3s}
 
 ensure_packages wrk nginx-light curl
@@ -48,11 +46,24 @@ nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $nginx ]] || die "nginx not found"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$serverd_port" "$nginx_port"; do
-  if port_busy "$port"; then
-    die "127.0.0.1:$port is already in use: set SERVERD_PORT / NGINX_PORT"
+# The port from $1 (fails if busy), else the first free one from $2 not in use by us.
+pick_port() {
+  local port
+  if [[ -n $1 ]]; then
+    port_busy "$1" && die "127.0.0.1:$1 is already in use"
+    echo "$1"
+    return
   fi
-done
+  for ((port = $2; port < $2 + 200; port++)); do
+    if [[ $port != "${serverd_port:-}" ]] && ! port_busy "$port"; then
+      echo "$port"
+      return
+    fi
+  done
+  die "no free port in $2..$(($2 + 199)) on 127.0.0.1: set SERVERD_PORT / NGINX_PORT"
+}
+serverd_port=$(pick_port "${SERVERD_PORT:-}" 18080)
+nginx_port=$(pick_port "${NGINX_PORT:-}" $((serverd_port + 1)))
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/serverd-bench.XXXXXX")
 serverd_pid=
@@ -210,7 +221,7 @@ done
 s_med=$(printf '%s\n' "${serverd_rps[@]}" | median)
 n_med=$(printf '%s\n' "${nginx_rps[@]}" | median)
 printf '\nmedian requests/s: serverd %s, nginx %s; serverd/nginx = %s\n' "$s_med" "$n_med" \
-  "$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.3f", n > 0 ? s / n : 0 }')"
+  "$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.3f", (n > 0 ? s / n : 0) }')"
 for w in "${warnings[@]}"; do printf 'WARNING: %s\n' "$w"; done
 if ((${#warnings[@]} > 0)); then
   msg "errors during the runs: figures above are not comparable"

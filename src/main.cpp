@@ -19,7 +19,8 @@
 #include "core/log.hpp"
 #include "modules/modules.hpp"
 #include "process/pid_file.hpp"
-#include "process/single_process.hpp"
+#include "process/master.hpp"
+#include "process/proc_title.hpp"
 
 namespace {
 
@@ -133,8 +134,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   serverd::init_stderr_logging();
+  std::signal(SIGPIPE, SIG_IGN);
+  serverd::ProcessTitle title(argc, argv);
   try {
-    return serverd::run_single_process(result.config, modules);
+    serverd::Master master(result.config, modules, &title);
+    return master.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "serverd: %s\n", e.what());
     return 1;

@@ -9,10 +9,10 @@
 namespace serverd {
 
 struct ConditionalHeaders {
-  std::optional<std::string_view> if_match;
-  std::optional<std::string_view> if_unmodified_since;
-  std::optional<std::string_view> if_none_match;
-  std::optional<std::string_view> if_modified_since;
+  std::optional<std::string_view> if_match = std::nullopt;
+  std::optional<std::string_view> if_unmodified_since = std::nullopt;
+  std::optional<std::string_view> if_none_match = std::nullopt;
+  std::optional<std::string_view> if_modified_since = std::nullopt;
 };
 
 enum class Precondition {

@@ -55,7 +55,8 @@ std::optional<std::int64_t> ConfigContext::get_integer(const toml::table& t, std
   }
   const std::int64_t v = i->get();
   if (v < min || v > max) {
-    const std::string range = max == std::numeric_limits<std::int64_t>::max()
+    // Limits that only guard the C++ type (INT_MAX and up) are no news to the user.
+    const std::string range = max >= std::numeric_limits<std::int32_t>::max()
                                   ? ">= " + std::to_string(min)
                                   : std::to_string(min) + ".." + std::to_string(max);
     error(*node, in_quotes(key) + " must be " + range + ", got " + std::to_string(v));

@@ -207,6 +207,7 @@ void Connection::on_head() {
   } catch (const std::exception& e) {
     spdlog::error("module \"{}\" failed on \"{}\": {}", handler.name(), req.target(), e.what());
     if (!responded_) respond_error(500);
+    owner_.report_fatal(fmt::format("module \"{}\" threw: {}", handler.name(), e.what()));
   }
 }
 

@@ -4,6 +4,8 @@
 // socket can be handed to the next generation of workers.
 #include <cstdint>
 #include <ctime>
+#include <functional>
+#include <string>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -44,6 +46,15 @@ class HttpServer {
   void close_all();
   std::size_t connection_count() const { return connection_count_; }
 
+  // A fatal internal error (an exception escaping a handler): the process layer decides what to
+  // do (a worker tells the master it is leaving and drains).
+  void set_fatal_handler(std::function<void(const std::string&)> handler) {
+    fatal_handler_ = std::move(handler);
+  }
+  void report_fatal(const std::string& what) {
+    if (fatal_handler_) fatal_handler_(what);
+  }
+
   // --- for connections ---
   EventLoop& loop() { return loop_; }
   BufferPool& buffers() { return buffers_; }
@@ -74,6 +85,7 @@ class HttpServer {
   bool accepting_ = false;
   bool draining_ = false;
   Timer accept_retry_;
+  std::function<void(const std::string&)> fatal_handler_;
   std::time_t date_second_ = 0;
   char date_[kHttpDateLength] = {};
 };

@@ -2,18 +2,25 @@
 
 #include <boost/test/unit_test.hpp>
 
-using namespace std::chrono_literals;
 using serverd::Duration;
+
+namespace {
+// Milliseconds, or -1 when the text is rejected (Boost.Test cannot print an optional).
+long long ms(std::string_view text) {
+  auto d = serverd::parse_duration(text);
+  return d ? d->count() : -1;
+}
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(units)
 
 BOOST_AUTO_TEST_CASE(every_duration_unit) {
-  BOOST_TEST(serverd::parse_duration("500ms") == Duration(500));
-  BOOST_TEST(serverd::parse_duration("30s") == Duration(30'000));
-  BOOST_TEST(serverd::parse_duration("5m") == Duration(300'000));
-  BOOST_TEST(serverd::parse_duration("1h") == Duration(3'600'000));
-  BOOST_TEST(serverd::parse_duration("1d") == Duration(86'400'000));
-  BOOST_TEST(serverd::parse_duration("0s") == Duration(0));
+  BOOST_TEST(ms("500ms") == 500);
+  BOOST_TEST(ms("30s") == 30'000);
+  BOOST_TEST(ms("5m") == 300'000);
+  BOOST_TEST(ms("1h") == 3'600'000);
+  BOOST_TEST(ms("1d") == 86'400'000);
+  BOOST_TEST(ms("0s") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(bad_durations) {
@@ -30,8 +37,7 @@ BOOST_AUTO_TEST_CASE(duration_overflow) {
   BOOST_TEST(!serverd::parse_duration("106751991168d").has_value());
   BOOST_TEST(!serverd::parse_duration("9223372036854775808ms").has_value());
   BOOST_TEST(!serverd::parse_duration("99999999999999999999999s").has_value());
-  BOOST_TEST(serverd::parse_duration("9223372036854775807ms") ==
-             Duration(9'223'372'036'854'775'807));
+  BOOST_TEST(ms("9223372036854775807ms") == 9'223'372'036'854'775'807);
 }
 
 BOOST_AUTO_TEST_CASE(every_size_unit) {
@@ -80,11 +86,10 @@ BOOST_AUTO_TEST_CASE(format_picks_largest_exact_unit) {
 }
 
 BOOST_AUTO_TEST_CASE(format_round_trips) {
-  for (long long ms : {0LL, 1LL, 999LL, 1000LL, 59'999LL, 60'000LL, 3'600'000LL, 86'400'000LL,
-                       86'400'001LL, 9'223'372'036'854'775'807LL}) {
-    const Duration d(ms);
-    BOOST_TEST_INFO("ms: " << ms);
-    BOOST_TEST(serverd::parse_duration(serverd::format_duration(d)) == d);
+  for (long long count : {0LL, 1LL, 999LL, 1000LL, 59'999LL, 60'000LL, 3'600'000LL, 86'400'000LL,
+                          86'400'001LL, 9'223'372'036'854'775'807LL}) {
+    BOOST_TEST_INFO("count: " << count);
+    BOOST_TEST(ms(serverd::format_duration(Duration(count))) == count);
   }
   for (std::uint64_t bytes : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1023},
                               std::uint64_t{1024}, std::uint64_t{1025}, std::uint64_t{1} << 20,

@@ -189,7 +189,7 @@ inline ConfigureResult configure_from(const Module& module, ConfigLevel level,
                                       std::string_view toml_text, const ModuleConfPtr& parent,
                                       const std::filesystem::path& base_dir = "/etc/serverd") {
   ConfigureResult result;
-  toml::table table = toml::parse(toml_text, "test.toml");
+  toml::table table = toml::parse(toml_text, std::string_view("test.toml"));
   ConfigContext ctx("test.toml", base_dir, result.errors);
   result.conf = module.configure(level, table, parent, ctx);
   return result;
