@@ -19,6 +19,7 @@
 #include "core/log.hpp"
 #include "modules/modules.hpp"
 #include "process/pid_file.hpp"
+#include "process/control.hpp"
 #include "process/master.hpp"
 #include "process/proc_title.hpp"
 
@@ -72,6 +73,27 @@ int signal_master(const std::string& config_file, const std::string& name) {
     return 1;
   }
   std::string error;
+  if (signo == SIGHUP || signo == SIGUSR2) {
+    // Synchronous: the master answers once the new generation (or binary) serves, or why not.
+    const auto& main = result.config->main;
+    auto timeout = main.upgrade_timeout + main.shutdown_timeout + std::chrono::seconds(10);
+    auto answer = serverd::send_control_command(serverd::control_socket_path(main.pid_file),
+                                                signo == SIGHUP ? "reload" : "upgrade",
+                                                timeout, &error);
+    if (!answer) {
+      std::fprintf(stderr, "serverd: %s\n", error.c_str());
+      return 1;
+    }
+    bool ok = answer->starts_with("ok");
+    std::string text = answer->substr(std::min(answer->find(' '), answer->size()));
+    if (!text.empty()) text.erase(0, 1);
+    if (ok) {
+      std::printf("serverd: %s succeeded (%s)\n", name.c_str(), text.c_str());
+      return 0;
+    }
+    std::fprintf(stderr, "serverd: %s failed:\n%s\n", name.c_str(), text.c_str());
+    return 1;
+  }
   auto pid = serverd::read_pid_file(result.config->main.pid_file, &error);
   if (!pid) {
     std::fprintf(stderr, "serverd: %s\n", error.c_str());
@@ -135,9 +157,13 @@ int main(int argc, char** argv) {
   }
   serverd::init_stderr_logging();
   std::signal(SIGPIPE, SIG_IGN);
+  serverd::MasterOptions options;
+  options.config_path = config_file;
+  options.args.assign(argv, argv + argc);  // before the title overwrites them
   serverd::ProcessTitle title(argc, argv);
+  options.title = &title;
   try {
-    serverd::Master master(result.config, modules, &title);
+    serverd::Master master(result.config, modules, std::move(options));
     return master.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "serverd: %s\n", e.what());

@@ -63,8 +63,9 @@ std::optional<ReturnConf> read_table(const toml::table& table, const toml::node&
   conf.content_type = ctx.get_string(table, "content_type");
 
   if (conf.location && (conf.location->empty() || has_control_chars(*conf.location)))
-    ctx.error(*table.get("location"), "`location` must be a non-empty URL without control "
-                                      "characters");
+    ctx.error(*table.get("location"),
+              "`location` must be a non-empty URL without control "
+              "characters");
   if (conf.content_type && (conf.content_type->empty() || has_control_chars(*conf.content_type)))
     ctx.error(*table.get("content_type"), "`content_type` must be a non-empty media type");
   if (conf.content_type && !conf.body)
@@ -98,7 +99,9 @@ Response make_return_response(const ReturnConf& conf, const Request& request,
   return r;
 }
 
-std::span<const ConfigKey> ReturnModule::keys() const { return kKeys; }
+std::span<const ConfigKey> ReturnModule::keys() const {
+  return kKeys;
+}
 
 ModuleConfPtr ReturnModule::configure(ConfigLevel /*level*/, const toml::table& block,
                                       const ModuleConfPtr& parent, ConfigContext& ctx) const {
@@ -144,7 +147,9 @@ void ReturnModule::dump(const ModuleConf& mc, toml::table& out) const {
   out.insert_or_assign("return", std::move(t));
 }
 
-bool ReturnModule::handles(const ModuleConf& /*conf*/) const { return true; }
+bool ReturnModule::handles(const ModuleConf& /*conf*/) const {
+  return true;
+}
 
 void ReturnModule::handle(Exchange& exchange, const ModuleConf& mc) const {
   const auto& conf = static_cast<const ReturnConf&>(mc);

@@ -28,8 +28,8 @@ class ReturnModule : public Module {
  public:
   std::string_view name() const override { return "return"; }
   std::span<const ConfigKey> keys() const override;
-  ModuleConfPtr configure(ConfigLevel level, const toml::table& block,
-                          const ModuleConfPtr& parent, ConfigContext& ctx) const override;
+  ModuleConfPtr configure(ConfigLevel level, const toml::table& block, const ModuleConfPtr& parent,
+                          ConfigContext& ctx) const override;
   void dump(const ModuleConf& conf, toml::table& out) const override;
 
   bool is_content_handler() const override { return true; }

@@ -64,9 +64,12 @@ int status_for_open_error(int err) {
   switch (err) {
     case ENOENT:
     case ENOTDIR:
-    case ENAMETOOLONG: return 404;
-    case EACCES: return 403;
-    default: return 500;
+    case ENAMETOOLONG:
+      return 404;
+    case EACCES:
+      return 403;
+    default:
+      return 500;
   }
 }
 
@@ -75,8 +78,7 @@ std::string encode_uri_path(std::string_view path) {
   out.reserve(path.size());
   for (const char ch : path) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                       (c >= '0' && c <= '9') ||
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                        std::string_view("-._~!$&'()*+,;=:@/").find(ch) != std::string_view::npos;
     if (plain) {
       out.push_back(ch);

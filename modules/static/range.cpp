@@ -7,7 +7,9 @@
 namespace serverd {
 namespace {
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
+bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
 // Reads 1+ digits at the front of `s`; saturates at the uint64 maximum.
 bool read_number(std::string_view& s, std::uint64_t& out) {

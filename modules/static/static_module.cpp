@@ -1,11 +1,11 @@
 #include "modules/static/static_module.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <filesystem>
-#include <fmt/format.h>
 
 #include "http/exchange.hpp"
 #include "http/http_date.hpp"
@@ -81,7 +81,9 @@ void send_file(Exchange& exchange, const StaticConf& conf, UniqueFd fd, const st
   std::string last_modified = format_http_date(mtime);
 
   switch (evaluate_preconditions(conditional_headers(req), req.is_get_or_head(), etag, mtime)) {
-    case Precondition::failed: exchange.respond_error(412); return;
+    case Precondition::failed:
+      exchange.respond_error(412);
+      return;
     case Precondition::not_modified: {
       Response r;
       r.status = 304;
@@ -90,7 +92,8 @@ void send_file(Exchange& exchange, const StaticConf& conf, UniqueFd fd, const st
       exchange.respond(std::move(r));
       return;
     }
-    case Precondition::proceed: break;
+    case Precondition::proceed:
+      break;
   }
 
   Response r;
@@ -133,7 +136,9 @@ void send_file(Exchange& exchange, const StaticConf& conf, UniqueFd fd, const st
 
 }  // namespace
 
-std::span<const ConfigKey> StaticModule::keys() const { return kKeys; }
+std::span<const ConfigKey> StaticModule::keys() const {
+  return kKeys;
+}
 
 ModuleConfPtr StaticModule::configure(ConfigLevel level, const toml::table& block,
                                       const ModuleConfPtr& parent, ConfigContext& ctx) const {
@@ -197,8 +202,7 @@ void StaticModule::validate(const Config& config, ConfigContext& ctx) const {
   // was written, and by now it is in LocationConfig::match.
   for (const auto& server : config.servers) {
     for (const auto& location : server.locations) {
-      if (location.match != MatchKind::regex && location.match != MatchKind::regex_icase)
-        continue;
+      if (location.match != MatchKind::regex && location.match != MatchKind::regex_icase) continue;
       for (const auto& mc : location.modules) {
         const auto* conf = dynamic_cast<const StaticConf*>(mc.get());
         if (conf && conf->alias && conf->level == ConfigLevel::location)

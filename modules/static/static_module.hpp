@@ -33,8 +33,8 @@ class StaticModule : public Module {
  public:
   std::string_view name() const override { return "static"; }
   std::span<const ConfigKey> keys() const override;
-  ModuleConfPtr configure(ConfigLevel level, const toml::table& block,
-                          const ModuleConfPtr& parent, ConfigContext& ctx) const override;
+  ModuleConfPtr configure(ConfigLevel level, const toml::table& block, const ModuleConfPtr& parent,
+                          ConfigContext& ctx) const override;
   void validate(const Config& config, ConfigContext& ctx) const override;
   void dump(const ModuleConf& conf, toml::table& out) const override;
 

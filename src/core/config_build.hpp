@@ -1,9 +1,10 @@
 #pragma once
 // Shared by the loader's translation units (config_loader, config_upstream, config_server,
 // config_checks); not an interface for the rest of serverd.
+#include <toml++/toml.h>
+
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "core/config.hpp"

@@ -10,7 +10,9 @@
 namespace serverd {
 namespace {
 
-std::string flag(bool b) { return b ? "true" : "false"; }
+std::string flag(bool b) {
+  return b ? "true" : "false";
+}
 
 struct SocketUse {
   const ListenConfig* first = nullptr;
@@ -29,8 +31,9 @@ void check_sockets(LoadState& st) {
         continue;
       }
       // One socket serves both servers, so its options cannot differ between them.
-      for (auto [name, mine, theirs] : {std::tuple{"tls", l.tls, use.first->tls},
-                                        std::tuple{"reuseport", l.reuseport, use.first->reuseport}}) {
+      for (auto [name, mine, theirs] :
+           {std::tuple{"tls", l.tls, use.first->tls},
+            std::tuple{"reuseport", l.reuseport, use.first->reuseport}}) {
         if (mine != theirs) {
           st.ctx.errors().add(l.pos, std::string("conflicting ") + name + " = " + flag(mine) +
                                          " for " + address + " (" + name + " = " + flag(theirs) +

@@ -8,10 +8,13 @@
 namespace serverd {
 namespace {
 
-std::string in_quotes(std::string_view s) { return '"' + std::string(s) + '"'; }
+std::string in_quotes(std::string_view s) {
+  return '"' + std::string(s) + '"';
+}
 
 std::string must_be(std::string_view key, std::string_view what, const toml::node& node) {
-  return in_quotes(key) + " must be " + std::string(what) + ", not " + std::string(a_type_name(node));
+  return in_quotes(key) + " must be " + std::string(what) + ", not " +
+         std::string(a_type_name(node));
 }
 
 constexpr std::string_view kDurationExamples = R"((expected e.g. "500ms", "30s", "5m"))";
@@ -27,10 +30,13 @@ bool all_digits(std::string_view s) {
 }  // namespace
 
 SourcePos ConfigContext::pos(const toml::source_region& region) const {
-  return SourcePos{file_, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
+  return SourcePos{file_, static_cast<int>(region.begin.line),
+                   static_cast<int>(region.begin.column)};
 }
 
-SourcePos ConfigContext::pos(const toml::node& node) const { return pos(node.source()); }
+SourcePos ConfigContext::pos(const toml::node& node) const {
+  return pos(node.source());
+}
 
 void ConfigContext::error(const toml::node& node, std::string message) {
   errors_.add(pos(node), std::move(message));
@@ -78,8 +84,8 @@ std::optional<Duration> ConfigContext::get_duration(const toml::table& t, std::s
   if (node == nullptr) return std::nullopt;
   if (const auto* i = node->as_integer()) {
     const std::string n = std::to_string(i->get());
-    error(*node, "invalid duration " + n + " for " + in_quotes(key) + ": a unit is required (e.g. \"" +
-                     n + "s\" or \"" + n + "ms\")");
+    error(*node, "invalid duration " + n + " for " + in_quotes(key) +
+                     ": a unit is required (e.g. \"" + n + "s\" or \"" + n + "ms\")");
     return std::nullopt;
   }
   const auto* s = node->as_string();
@@ -158,10 +164,11 @@ std::optional<std::string> ConfigContext::get_enum(
     expected += c;
     ++i;
   }
-  std::string message = "invalid value " + in_quotes(*value) + " for " + in_quotes(key) + " (expected " +
-                        expected + ")";
+  std::string message = "invalid value " + in_quotes(*value) + " for " + in_quotes(key) +
+                        " (expected " + expected + ")";
   const std::span<const std::string_view> candidates(choices.begin(), choices.size());
-  if (auto hint = suggest(*value, candidates)) message += "; did you mean " + in_quotes(*hint) + "?";
+  if (auto hint = suggest(*value, candidates))
+    message += "; did you mean " + in_quotes(*hint) + "?";
   error(*node, std::move(message));
   return std::nullopt;
 }

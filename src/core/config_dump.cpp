@@ -12,13 +12,27 @@ std::string quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           static constexpr char kHex[] = "0123456789ABCDEF";
@@ -38,14 +52,16 @@ std::string quote(std::string_view s) {
 std::string key_text(std::string_view key) {
   if (key.empty()) return quote(key);
   for (char c : key) {
-    const bool bare = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '_' || c == '-';
+    const bool bare = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-';
     if (!bare) return quote(key);
   }
   return std::string(key);
 }
 
-std::string bool_text(bool b) { return b ? "true" : "false"; }
+std::string bool_text(bool b) {
+  return b ? "true" : "false";
+}
 
 // Any TOML value on one line, so that module settings fit under their block's header.
 std::string inline_value(const toml::node& node) {
@@ -160,9 +176,8 @@ void dump_upstream(const UpstreamConfig& up, Writer& w) {
   w.kv("keepalive", std::to_string(up.keepalive));
   w.line("servers = [");
   for (const UpstreamServerConfig& s : up.servers) {
-    w.line("  { address = " + quote(s.address.to_string()) +
-           ", weight = " + std::to_string(s.weight) +
-           ", max_fails = " + std::to_string(s.max_fails) +
+    w.line("  { address = " + quote(s.address.to_string()) + ", weight = " +
+           std::to_string(s.weight) + ", max_fails = " + std::to_string(s.max_fails) +
            ", fail_timeout = " + quote(format_duration(s.fail_timeout)) +
            ", backup = " + bool_text(s.backup) + " },");
   }
@@ -171,11 +186,16 @@ void dump_upstream(const UpstreamConfig& up, Writer& w) {
 
 std::string_view match_text(MatchKind kind) {
   switch (kind) {
-    case MatchKind::prefix: return "prefix";
-    case MatchKind::priority_prefix: return "priority_prefix";
-    case MatchKind::exact: return "exact";
-    case MatchKind::regex: return "regex";
-    case MatchKind::regex_icase: break;
+    case MatchKind::prefix:
+      return "prefix";
+    case MatchKind::priority_prefix:
+      return "priority_prefix";
+    case MatchKind::exact:
+      return "exact";
+    case MatchKind::regex:
+      return "regex";
+    case MatchKind::regex_icase:
+      break;
   }
   return "regex_icase";
 }

@@ -9,16 +9,27 @@
 namespace serverd {
 namespace {
 
-constexpr std::array<std::string_view, 9> kMainKeys{
-    "worker_processes", "worker_connections", "worker_rlimit_nofile",
-    "worker_cpu_affinity", "user", "pid_file",
-    "daemon", "shutdown_timeout", "upgrade_timeout"};
+constexpr std::array<std::string_view, 9> kMainKeys{"worker_processes",
+                                                    "worker_connections",
+                                                    "worker_rlimit_nofile",
+                                                    "worker_cpu_affinity",
+                                                    "user",
+                                                    "pid_file",
+                                                    "daemon",
+                                                    "shutdown_timeout",
+                                                    "upgrade_timeout"};
 
-constexpr std::array<std::string_view, 11> kServerKeys{
-    "listen",          "server_name",           "client_max_body_size",
-    "max_uri_length",  "max_header_size",       "client_header_timeout",
-    "client_body_timeout", "keepalive_timeout", "send_timeout",
-    "keepalive_requests",  "location"};
+constexpr std::array<std::string_view, 11> kServerKeys{"listen",
+                                                       "server_name",
+                                                       "client_max_body_size",
+                                                       "max_uri_length",
+                                                       "max_header_size",
+                                                       "client_header_timeout",
+                                                       "client_body_timeout",
+                                                       "keepalive_timeout",
+                                                       "send_timeout",
+                                                       "keepalive_requests",
+                                                       "location"};
 
 constexpr std::array<std::string_view, 3> kLocationKeys{"path", "match", "client_max_body_size"};
 
@@ -50,9 +61,12 @@ KeyCatalog::KeyCatalog(const ModuleList& modules)
 
 const std::vector<std::string_view>& KeyCatalog::allowed(ConfigLevel level) const {
   switch (level) {
-    case ConfigLevel::main: return main_;
-    case ConfigLevel::server: return server_;
-    case ConfigLevel::location: break;
+    case ConfigLevel::main:
+      return main_;
+    case ConfigLevel::server:
+      return server_;
+    case ConfigLevel::location:
+      break;
   }
   return location_;
 }
@@ -69,9 +83,12 @@ unsigned KeyCatalog::levels_of(std::string_view key) const {
 
 std::string_view block_name(ConfigLevel level) {
   switch (level) {
-    case ConfigLevel::main: return "[main]";
-    case ConfigLevel::server: return "[[server]]";
-    case ConfigLevel::location: break;
+    case ConfigLevel::main:
+      return "[main]";
+    case ConfigLevel::server:
+      return "[[server]]";
+    case ConfigLevel::location:
+      break;
   }
   return "[[server.location]]";
 }

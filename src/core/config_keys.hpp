@@ -2,9 +2,10 @@
 // Which keys a config block accepts: the core keys of its level plus the keys every module
 // declares there. Anything else is an error at the key, with a "did you mean" hint, so a typo
 // never silently falls back to a default.
+#include <toml++/toml.h>
+
 #include <span>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "core/config_context.hpp"

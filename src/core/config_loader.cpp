@@ -113,8 +113,7 @@ void load_log(const toml::table& root, LoadState& st) {
       log.error_log = *v == "stderr" ? *v : ctx.resolve_path(*v).string();
     }
   }
-  if (auto v =
-          ctx.get_enum(*t, "level", {"trace", "debug", "info", "warn", "error", "critical"}))
+  if (auto v = ctx.get_enum(*t, "level", {"trace", "debug", "info", "warn", "error", "critical"}))
     log.level = *v;
   load_rotate(*t, st);
 }
@@ -153,8 +152,8 @@ const toml::table* table_at(const toml::table& parent, std::string_view key, Con
   const toml::node* node = parent.get(key);
   if (node == nullptr) return nullptr;
   if (const auto* t = node->as_table()) return t;
-  ctx.error(*node, "\"" + std::string(key) + "\" must be a table, not " +
-                       std::string(a_type_name(*node)));
+  ctx.error(*node,
+            "\"" + std::string(key) + "\" must be a table, not " + std::string(a_type_name(*node)));
   return nullptr;
 }
 

@@ -13,15 +13,22 @@ namespace {
 constexpr std::array<std::string_view, 5> kListenKeys{"address", "tls", "reuseport", "backlog",
                                                       "default_server"};
 
-std::string in_quotes(std::string_view s) { return '"' + std::string(s) + '"'; }
+std::string in_quotes(std::string_view s) {
+  return '"' + std::string(s) + '"';
+}
 
 std::string_view match_name(MatchKind kind) {
   switch (kind) {
-    case MatchKind::prefix: return "prefix";
-    case MatchKind::priority_prefix: return "priority_prefix";
-    case MatchKind::exact: return "exact";
-    case MatchKind::regex: return "regex";
-    case MatchKind::regex_icase: break;
+    case MatchKind::prefix:
+      return "prefix";
+    case MatchKind::priority_prefix:
+      return "priority_prefix";
+    case MatchKind::exact:
+      return "exact";
+    case MatchKind::regex:
+      return "regex";
+    case MatchKind::regex_icase:
+      break;
   }
   return "regex_icase";
 }
@@ -94,8 +101,8 @@ void load_listen(const toml::table& t, ServerConfig& server, ConfigContext& ctx)
                              [&](const ListenConfig& l) { return l.address == listen->address; });
     if (same != server.listen.end()) {
       ctx.error(*item, "duplicate listen address " + listen->address.to_string() +
-                           " in this [[server]] (first defined at " +
-                           position_text(same->pos) + ")");
+                           " in this [[server]] (first defined at " + position_text(same->pos) +
+                           ")");
       continue;
     }
     server.listen.push_back(std::move(*listen));
@@ -148,8 +155,8 @@ void load_limits(const toml::table& t, HttpLimits& limits, ConfigContext& ctx) {
   if (auto v = ctx.get_duration(t, "client_body_timeout")) limits.client_body_timeout = *v;
   if (auto v = ctx.get_duration(t, "keepalive_timeout")) limits.keepalive_timeout = *v;
   if (auto v = ctx.get_duration(t, "send_timeout")) limits.send_timeout = *v;
-  if (auto v = ctx.get_integer(t, "keepalive_requests", 1,
-                               std::numeric_limits<std::uint32_t>::max()))
+  if (auto v =
+          ctx.get_integer(t, "keepalive_requests", 1, std::numeric_limits<std::uint32_t>::max()))
     limits.keepalive_requests = static_cast<std::uint32_t>(*v);
 }
 
@@ -180,11 +187,12 @@ void choose_handler(const toml::table& t, LocationConfig& loc, LoadState& st) {
     return std::pair(a.pos.line, a.pos.col) < std::pair(b.pos.line, b.pos.col);
   });
   if (claims.size() >= 2) {
-    st.ctx.errors().add(claims[1].pos, "location " + in_quotes(loc.path) +
-                                           " has two content handlers: " + in_quotes(claims[0].key) +
-                                           " (module " + std::string(st.modules[claims[0].module].name()) +
-                                           ") and " + in_quotes(claims[1].key) + " (module " +
-                                           std::string(st.modules[claims[1].module].name()) + ")");
+    st.ctx.errors().add(claims[1].pos,
+                        "location " + in_quotes(loc.path) +
+                            " has two content handlers: " + in_quotes(claims[0].key) + " (module " +
+                            std::string(st.modules[claims[0].module].name()) + ") and " +
+                            in_quotes(claims[1].key) + " (module " +
+                            std::string(st.modules[claims[1].module].name()) + ")");
   }
   if (!claims.empty()) {
     loc.handler = static_cast<int>(claims[0].module);
@@ -213,8 +221,9 @@ bool check_path(const toml::node& path_node, LocationConfig& loc, ConfigContext&
     return true;
   }
   if (loc.path.empty() || loc.path.front() != '/') {
-    ctx.error(path_node, "location path " + in_quotes(loc.path) + " must start with \"/\" (match = " +
-                             in_quotes(match_name(loc.match)) + ")");
+    ctx.error(path_node, "location path " + in_quotes(loc.path) +
+                             " must start with \"/\" (match = " + in_quotes(match_name(loc.match)) +
+                             ")");
     return false;
   }
   return true;

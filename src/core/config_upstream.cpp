@@ -11,8 +11,8 @@
 namespace serverd {
 namespace {
 
-constexpr std::array<std::string_view, 5> kUpstreamKeys{"name", "balance", "hash_key",
-                                                        "keepalive", "servers"};
+constexpr std::array<std::string_view, 5> kUpstreamKeys{"name", "balance", "hash_key", "keepalive",
+                                                        "servers"};
 constexpr std::array<std::string_view, 5> kUpstreamServerKeys{"address", "weight", "max_fails",
                                                               "fail_timeout", "backup"};
 
@@ -58,8 +58,7 @@ std::optional<UpstreamServerConfig> load_upstream_server(const toml::table& t, L
       server.address_text = *text;
       server.address = *addr;
     } else {
-      ctx.error(*t.get("address"),
-                "invalid upstream server address \"" + *text + "\": " + reason);
+      ctx.error(*t.get("address"), "invalid upstream server address \"" + *text + "\": " + reason);
       ok = false;
     }
   } else {
@@ -83,8 +82,8 @@ void load_servers_of(const toml::table& t, UpstreamConfig& up, LoadState& st) {
   }
   const auto* array = node->as_array();
   if (array == nullptr) {
-    ctx.error(*node, "\"servers\" must be an array of tables, not " +
-                         std::string(a_type_name(*node)));
+    ctx.error(*node,
+              "\"servers\" must be an array of tables, not " + std::string(a_type_name(*node)));
     return;
   }
   if (array->empty()) {
@@ -94,8 +93,8 @@ void load_servers_of(const toml::table& t, UpstreamConfig& up, LoadState& st) {
   for (const toml::node& item : *array) {
     const auto* server = item.as_table();
     if (server == nullptr) {
-      ctx.error(item, "each item of \"servers\" must be a table, not " +
-                          std::string(a_type_name(item)));
+      ctx.error(item,
+                "each item of \"servers\" must be a table, not " + std::string(a_type_name(item)));
       continue;
     }
     if (auto s = load_upstream_server(*server, st)) up.servers.push_back(std::move(*s));
@@ -126,8 +125,8 @@ void load_upstreams(const toml::table& root, LoadState& st) {
       }
       up.name = *name;
     }
-    if (auto v = ctx.get_enum(*t, "balance",
-                              {"round_robin", "least_conn", "ip_hash", "hash", "random"}))
+    if (auto v =
+            ctx.get_enum(*t, "balance", {"round_robin", "least_conn", "ip_hash", "hash", "random"}))
       up.balance = *v;
     if (auto v = ctx.get_string(*t, "hash_key")) {
       if (up.balance != "hash") {

@@ -34,7 +34,9 @@ constexpr std::array<Unit, 10> kSizeUnits{{
     {"", 1},
 }};
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Splits "123unit" into its number and unit; nullopt when there is no leading number or
 // the number does not fit.

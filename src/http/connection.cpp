@@ -27,6 +27,8 @@ constexpr std::chrono::milliseconds kLingeringTimeout{5'000};
 // Per wake-up work bound, so one busy pipelining client cannot starve the others.
 constexpr int kMaxRoundsPerEvent = 64;
 constexpr std::size_t kSendfileChunk = 2 * 1024 * 1024;
+// How long a draining worker keeps an idle connection open for a request already on its way.
+constexpr std::chrono::milliseconds kDrainIdleGrace{1'000};
 
 bool bodyless_status(int status) { return status < 200 || status == 204 || status == 304; }
 }  // namespace
@@ -416,12 +418,8 @@ void Connection::go_idle() {
     close();
     return;
   }
-  if (draining_) {
-    start_lingering_close();
-    return;
-  }
-  // A fresh connection keeps the header timeout armed in start().
-  if (requests_ > 0) timer_.arm(servers_.select({}).limits.keepalive_timeout);
+  // A draining one keeps its grace timer; a fresh one the header timeout armed in start().
+  if (requests_ > 0 && !draining_) timer_.arm(servers_.select({}).limits.keepalive_timeout);
 }
 
 void Connection::on_timeout() {
@@ -458,8 +456,12 @@ void Connection::drain() {
   if (closed_) return;
   draining_ = true;
   if (idle()) {
-    start_lingering_close();
-    process();
+    // Closing now would race a request the client may be sending this very moment (nginx's
+    // failed requests on reload). Wait a little: a request that arrives is answered with
+    // "Connection: close"; a connection that stays quiet gets a FIN.
+    auto grace = std::min<std::chrono::milliseconds>(
+        kDrainIdleGrace, servers_.select({}).limits.keepalive_timeout);
+    if (!timer_.armed() || timer_.deadline() > owner_.loop().now() + grace) timer_.arm(grace);
   }
 }
 

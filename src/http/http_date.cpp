@@ -7,11 +7,11 @@ namespace serverd {
 namespace {
 
 constexpr std::array<std::string_view, 7> kDayNames = {"Sun", "Mon", "Tue", "Wed",
-                                                        "Thu", "Fri", "Sat"};
+                                                       "Thu", "Fri", "Sat"};
 constexpr std::array<std::string_view, 7> kLongDayNames = {
     "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
-constexpr std::array<std::string_view, 12> kMonthNames = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 constexpr std::int64_t kSecondsPerDay = 86400;
 
@@ -45,7 +45,9 @@ constexpr Civil civil_from_days(std::int64_t z) {
   return {y + (m <= 2 ? 1 : 0), m, d};
 }
 
-constexpr bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+constexpr bool is_leap(std::int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 constexpr unsigned days_in_month(std::int64_t y, unsigned m) {
   constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -111,8 +113,8 @@ class Cursor {
   }
   // "HH:MM:SS"
   bool time_of_day(unsigned& h, unsigned& m, unsigned& s) {
-    return digits(2, h) && literal(":") && digits(2, m) && literal(":") && digits(2, s) &&
-           h < 24 && m < 60 && s <= 60;  // 60: a leap second, folded into the next minute
+    return digits(2, h) && literal(":") && digits(2, m) && literal(":") && digits(2, s) && h < 24 &&
+           m < 60 && s <= 60;  // 60: a leap second, folded into the next minute
   }
 
  private:
@@ -130,8 +132,7 @@ std::optional<std::time_t> to_time(const Fields& f) {
   if (f.month < 1 || f.month > 12 || f.day < 1 || f.day > days_in_month(f.year, f.month))
     return std::nullopt;
   const std::int64_t days = days_from_civil(f.year, f.month, f.day);
-  return static_cast<std::time_t>(days * kSecondsPerDay + f.hour * 3600 + f.minute * 60 +
-                                  f.second);
+  return static_cast<std::time_t>(days * kSecondsPerDay + f.hour * 3600 + f.minute * 60 + f.second);
 }
 
 // "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -171,8 +172,7 @@ std::optional<std::time_t> parse_asctime(std::string_view s) {
   Cursor c(s);
   Fields f;
   unsigned idx = 0, year = 0;
-  if (!(c.name(kDayNames, idx) && c.literal(" ") && c.name(kMonthNames, f.month) &&
-        c.literal(" ")))
+  if (!(c.name(kDayNames, idx) && c.literal(" ") && c.name(kMonthNames, f.month) && c.literal(" ")))
     return std::nullopt;
   if (c.literal(" ")) {
     if (!c.digits(1, f.day)) return std::nullopt;

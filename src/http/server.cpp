@@ -132,8 +132,23 @@ void HttpServer::stop_accepting() {
 }
 
 void HttpServer::shutdown_gracefully() {
+  // Leave epoll first, then empty the accept queue: a connection queued before we left is
+  // ours to serve (with EPOLLEXCLUSIVE its wake-up may have gone to us alone), and one queued
+  // after wakes only the processes still accepting (the next generation, if any).
+  std::vector<Listener*> sweep;
+  for (auto& l : listeners_)
+    if (l->registered_) sweep.push_back(l.get());
   stop_accepting();
   draining_ = true;
+  for (Listener* l : sweep) {
+    accepting_ = true;  // accept_from() runs only while accepting
+    for (int i = 0; i < 16 && accepting_; ++i) {
+      std::size_t before = connection_count_;
+      accept_from(*l);
+      if (connection_count_ == before) break;
+    }
+    accepting_ = false;
+  }
   for (Connection* c = connections_; c;) {
     Connection* next = c->next;  // drain() may close (and unlink) c
     c->drain();

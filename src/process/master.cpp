@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 
 #include "core/log.hpp"
 #include "http/module.hpp"
 #include "process/agent.hpp"
 #include "process/pid_file.hpp"
 #include "process/proc_title.hpp"
+#include "process/sd_notify.hpp"
 #include "process/signals.hpp"
 #include "process/spawn.hpp"
 #include "process/worker.hpp"
@@ -24,74 +26,106 @@ constexpr auto kStableLifetime = std::chrono::seconds(10);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(10'000);
 // Fast shutdown: how long children get for TERM before KILL.
 constexpr auto kStopGrace = std::chrono::milliseconds(800);
+}  // namespace
 
-int online_cpus() {
+int worker_count_for(const Config& config) {
+  if (config.main.worker_processes > 0) return config.main.worker_processes;
   long n = ::sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;
 }
-}  // namespace
 
-Master::Master(ConfigPtr config, const ModuleList& modules, ProcessTitle* title)
-    : config_(std::move(config)), modules_(modules), title_(title) {
-  worker_count_ = config_->main.worker_processes > 0 ? config_->main.worker_processes
-                                                     : online_cpus();
+Master::Master(ConfigPtr config, const ModuleList& modules, MasterOptions options)
+    : config_(std::move(config)), modules_(modules), options_(std::move(options)) {
+  std::error_code ec;
+  exe_path_ = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (const char* fd = std::getenv("SERVERD_UPGRADE_FD")) {
+    parent_channel_ = Channel(UniqueFd(std::atoi(fd)));
+    if (const char* fds = std::getenv("SERVERD_LISTEN_FDS"))
+      inherited_ = ListenerSet::from_environment(fds);
+    ::unsetenv("SERVERD_UPGRADE_FD");
+    ::unsetenv("SERVERD_LISTEN_FDS");
+  }
 }
 
 Master::~Master() = default;
 
-std::string Master::role_name(int id) const {
-  return id == kAgent ? std::string("agent") : "worker #" + std::to_string(id);
+std::string Master::role_name(const Child& c) const {
+  std::string name = c.id == kAgent ? std::string("agent") : "worker #" + std::to_string(c.id);
+  if (c.gen && c.gen->number > 1) name += " (generation " + std::to_string(c.gen->number) + ")";
+  return name;
+}
+
+Master::Slot& Master::slot_of(Generation& g, int id) {
+  return id == kAgent ? g.agent : g.slots[static_cast<std::size_t>(id)];
+}
+
+Master::Generation* Master::active() {
+  for (auto it = generations_.rbegin(); it != generations_.rend(); ++it)
+    if ((*it)->state == Generation::State::active) return it->get();
+  return nullptr;
 }
 
 int Master::run() {
   const Config& config = *config_;
-  listeners_ = std::make_unique<ListenerSet>(config, worker_count_);
-  if (config.main.daemon) daemonize();
-  PidFile pid_file(config.main.pid_file);
+  const bool upgrading = static_cast<bool>(parent_channel_);
+  ListenerSet listeners = ListenerSet::build(config, worker_count_for(config), inherited_);
+  inherited_.clear();  // inherited sockets the config no longer uses close here
+  if (config.main.daemon && !upgrading) daemonize();
+  pid_file_ = std::make_unique<PidFile>(config.main.pid_file);
   init_logging(config.log, "master");
-  if (config.main.daemon) redirect_stdio_to_null();
-  if (title_) title_->set("serverd: master process");
+  if (config.main.daemon && !upgrading) redirect_stdio_to_null();
+  if (options_.title) options_.title->set("serverd: master process");
   for (const Module* m : modules_) m->init_master(config);
-  for (const auto& a : listeners_->addresses()) spdlog::info("listening on {}", a.to_string());
+  for (const auto& a : listeners.addresses()) spdlog::info("listening on {}", a.to_string());
 
-  slots_.resize(static_cast<std::size_t>(worker_count_));
   SignalSource signals(loop_,
                        {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH},
                        [this](int signo) { on_signal(signo); });
-  spdlog::info("serverd {} starting: 1 agent, {} workers", SERVERD_VERSION, worker_count_);
-  spawn(kAgent);
+  control_ = std::make_unique<ControlServer>(
+      loop_, control_socket_path(config.main.pid_file),
+      [this](const std::string& command, RequestPtr request) { on_command(command, request); });
+  std::unique_ptr<ChannelReader> parent_reader;
+  if (upgrading) {
+    spdlog::info("binary upgrade: taking over from master pid {}", ::getppid());
+    parent_reader = std::make_unique<ChannelReader>(
+        loop_, parent_channel_, [](const Message&, UniqueFd) {}, [] {});
+  }
+  spdlog::info("serverd {} starting", SERVERD_VERSION);
+  start_generation(config_, std::move(listeners));
   while (!loop_.stopping()) loop_.run_once(-1);
+  control_->close();
+  sd_notify("STOPPING=1");
   spdlog::info("exiting");
   return 0;
 }
 
-void Master::spawn(int id) {
-  Slot& slot = slot_of(id);
+void Master::spawn(Generation& g, int id) {
+  Slot& slot = slot_of(g, id);
   auto ends = Channel::make_pair();
   Channel master_end = std::move(ends.first);
   Channel child_end = std::move(ends.second);
   std::vector<int> keep{child_end.fd()};
   std::vector<WorkerListener> listeners;
   if (id != kAgent) {
-    listeners = listeners_->for_slot(id);
+    listeners = g.listeners.for_slot(id);
     for (const auto& l : listeners) keep.push_back(l.fd);
   }
   pid_t pid;
   try {
     pid = spawn_process(keep, [&]() -> int {
-      if (id == kAgent)
-        return run_agent({config_, &modules_, std::move(child_end), title_});
-      return run_worker({config_, &modules_, id, std::move(child_end), listeners, title_});
+      if (id == kAgent) return run_agent({g.config, &modules_, std::move(child_end), options_.title});
+      return run_worker(
+          {g.config, &modules_, id, std::move(child_end), listeners, options_.title});
     });
   } catch (const std::exception& e) {
-    spdlog::error("cannot start {}: {}", role_name(id), e.what());
-    schedule_respawn(id, std::chrono::seconds(0));
+    spdlog::error("cannot start a process: {}", e.what());
+    schedule_respawn(g, id, std::chrono::seconds(0));
     return;
   }
-  child_end.close();
   auto child = std::make_unique<Child>();
   child->pid = pid;
   child->id = id;
+  child->gen = &g;
   child->channel = std::move(master_end);
   child->started = loop_.now();
   Child* c = child.get();
@@ -100,68 +134,68 @@ void Master::spawn(int id) {
       [] { /* the exit itself arrives as SIGCHLD */ });
   children_.push_back(std::move(child));
   slot.current = c;
-  spdlog::info("started {} (pid {})", role_name(id), pid);
+  spdlog::info("started {} (pid {})", role_name(*c), pid);
 }
 
 void Master::on_message(Child& child, const Message& m) {
+  Generation& g = *child.gen;
   if (m.header.to != kMaster) {
-    relay(m);
+    relay(g, m);
     return;
   }
   switch (m.header.type) {
     case MessageType::ready:
       child.ready = true;
-      if (phase_ == Phase::starting) {
+      if (g.state == Generation::State::starting) {
         if (child.id == kAgent) {
-          for (int i = 0; i < worker_count_; ++i)
-            if (!slots_[static_cast<std::size_t>(i)].current) spawn(i);
+          for (int i = 0; i < g.worker_count; ++i)
+            if (!g.slots[static_cast<std::size_t>(i)].current) spawn(g, i);
         }
-        check_all_ready();
-      } else if (phase_ == Phase::running) {
-        spdlog::info("{} (pid {}) is ready", role_name(child.id), child.pid);
+        check_ready(g);
+      } else if (g.state == Generation::State::active) {
+        spdlog::info("{} (pid {}) is ready", role_name(child), child.pid);
         child.channel.send(Message::make(MessageType::all_ready, kMaster, child.id));
       }
       break;
     case MessageType::leaving: {
-      spdlog::warn("{} (pid {}) is leaving after a fatal error: {}", role_name(child.id), child.pid,
+      spdlog::warn("{} (pid {}) is leaving after a fatal error: {}", role_name(child), child.pid,
                    m.text());
-      Slot& slot = slot_of(child.id);
-      if (slot.current == &child && (phase_ == Phase::running || phase_ == Phase::starting)) {
+      Slot& slot = slot_of(g, child.id);
+      if (slot.current == &child && g.state == Generation::State::active &&
+          phase_ == Phase::running) {
         slot.current = nullptr;  // it drains on its own; its replacement starts now
-        spawn(child.id);
+        spawn(g, child.id);
       }
       break;
     }
     default:
       spdlog::warn("unexpected {} message from {}", message_type_name(m.header.type),
-                   role_name(child.id));
+                   role_name(child));
   }
 }
 
-void Master::relay(const Message& m) {
+void Master::relay(Generation& g, const Message& m) {
   auto deliver = [&](Slot& slot) {
     if (slot.current && slot.current->ready) slot.current->channel.send(m);
   };
   if (m.header.to == kAllWorkers) {
-    for (auto& s : slots_) deliver(s);
+    for (auto& s : g.slots) deliver(s);
   } else if (m.header.to == kAgent) {
-    deliver(agent_slot_);
-  } else if (m.header.to >= 0 && m.header.to < worker_count_) {
-    deliver(slots_[static_cast<std::size_t>(m.header.to)]);
+    deliver(g.agent);
+  } else if (m.header.to >= 0 && m.header.to < g.worker_count) {
+    deliver(g.slots[static_cast<std::size_t>(m.header.to)]);
   } else {
     spdlog::warn("dropping a {} message to unknown process {}", message_type_name(m.header.type),
                  m.header.to);
   }
 }
 
-void Master::check_all_ready() {
-  if (phase_ != Phase::starting) return;
-  if (!agent_slot_.current || !agent_slot_.current->ready) return;
-  for (auto& s : slots_)
-    if (!s.current || !s.current->ready) return;
-  phase_ = Phase::running;
-  spdlog::info("serverd ready: 1 agent and {} workers serving", worker_count_);
-  for (auto& c : children_) c->channel.send(Message::make(MessageType::all_ready, kMaster, c->id));
+void Master::send_to(Generation& g, MessageType type, bool workers, bool agent) {
+  for (auto& c : children_) {
+    if (c->gen != &g) continue;
+    if ((c->id == kAgent && agent) || (c->id != kAgent && workers))
+      c->channel.send(Message::make(type, kMaster, c->id));
+  }
 }
 
 void Master::on_signal(int signo) {
@@ -184,37 +218,41 @@ void Master::on_signal(int signo) {
       for (auto& c : children_) c->channel.send(Message::make(MessageType::reopen, kMaster, c->id));
       break;
     case SIGWINCH:
-      if (phase_ == Phase::running || phase_ == Phase::starting) {
+      if (Generation* g = active(); g && !g->workers_stopped && phase_ == Phase::running) {
         spdlog::info("received WINCH: stopping workers gracefully");
-        phase_ = Phase::workers_stopped;
-        stop_workers();
+        g->workers_stopped = true;
+        for (auto& s : g->slots) {
+          if (s.respawn) s.respawn->cancel();
+          s.current = nullptr;
+        }
+        send_to(*g, MessageType::quit, true, false);
       }
       break;
     case SIGHUP:
-      spdlog::warn("received HUP: configuration reload is not available in this version; "
-                   "still serving with the current configuration");
+      spdlog::info("received HUP: reloading the configuration");
+      reload(nullptr);
       break;
     case SIGUSR2:
-      spdlog::warn("received USR2: binary upgrade is not available in this version");
+      spdlog::info("received USR2: upgrading the binary");
+      upgrade(nullptr);
       break;
   }
-}
-
-void Master::stop_workers() {
-  for (auto& s : slots_) {
-    if (s.respawn) s.respawn->cancel();
-    s.current = nullptr;
-  }
-  for (auto& c : children_)
-    if (c->id != kAgent) c->channel.send(Message::make(MessageType::quit, kMaster, c->id));
 }
 
 void Master::begin_quit() {
-  if (phase_ == Phase::quitting || phase_ == Phase::stopping) return;
+  if (phase_ != Phase::running) return;
   phase_ = Phase::quitting;
-  if (agent_slot_.respawn) agent_slot_.respawn->cancel();
-  stop_workers();
-  // The agent keeps doing its chores while workers drain, and leaves last.
+  sd_notify("STOPPING=1");
+  finish_reload(false, "error serverd is shutting down");
+  for (auto& g : generations_) {
+    for (auto& s : g->slots) {
+      if (s.respawn) s.respawn->cancel();
+      s.current = nullptr;
+    }
+    if (g->agent.respawn) g->agent.respawn->cancel();
+    // The agents keep doing their chores while workers drain, and leave last.
+    send_to(*g, MessageType::quit, true, false);
+  }
   deadline_ = std::make_unique<Timer>(loop_.timers(), [this] {
     spdlog::warn("shutdown_timeout reached: killing {} remaining processes", children_.size());
     for (auto& c : children_) ::kill(c->pid, SIGKILL);
@@ -226,12 +264,16 @@ void Master::begin_quit() {
 void Master::begin_stop() {
   if (phase_ == Phase::stopping) return;
   phase_ = Phase::stopping;
-  for (auto& s : slots_) {
-    if (s.respawn) s.respawn->cancel();
-    s.current = nullptr;
+  sd_notify("STOPPING=1");
+  finish_reload(false, "error serverd is shutting down");
+  for (auto& g : generations_) {
+    for (auto& s : g->slots) {
+      if (s.respawn) s.respawn->cancel();
+      s.current = nullptr;
+    }
+    if (g->agent.respawn) g->agent.respawn->cancel();
+    g->agent.current = nullptr;
   }
-  if (agent_slot_.respawn) agent_slot_.respawn->cancel();
-  agent_slot_.current = nullptr;
   for (auto& c : children_) ::kill(c->pid, SIGTERM);
   deadline_ = std::make_unique<Timer>(loop_.timers(), [this] {
     for (auto& c : children_) ::kill(c->pid, SIGKILL);
@@ -241,14 +283,18 @@ void Master::begin_stop() {
 }
 
 void Master::maybe_finish() {
-  if (phase_ != Phase::quitting && phase_ != Phase::stopping) return;
+  if (phase_ == Phase::running) return;
   bool workers_left = std::any_of(children_.begin(), children_.end(),
                                   [](const auto& c) { return c->id != kAgent; });
-  if (phase_ == Phase::quitting && !workers_left && agent_slot_.current) {
-    agent_slot_.current->channel.send(Message::make(MessageType::quit, kMaster, kAgent));
-    agent_slot_.current = nullptr;
+  if (phase_ == Phase::quitting && !workers_left) {
+    for (auto& g : generations_) {
+      if (g->agent.current) {
+        g->agent.current->channel.send(Message::make(MessageType::quit, kMaster, kAgent));
+        g->agent.current = nullptr;
+      }
+    }
   }
-  if (children_.empty()) loop_.stop();
+  if (children_.empty() && upgrade_pid_ == 0) loop_.stop();
 }
 
 Master::Child* Master::find(pid_t pid) {
@@ -262,34 +308,54 @@ void Master::reap() {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
-    Child* c = find(pid);
-    if (!c) continue;
-    on_exit(*c, status);
+    if (pid == upgrade_pid_) {
+      upgrade_pid_ = 0;
+      upgrade_failed("the new master " + describe_exit(status));
+      maybe_finish();
+      continue;
+    }
+    if (Child* c = find(pid)) on_exit(*c, status);
   }
 }
 
 void Master::on_exit(Child& child, int status) {
+  Generation& g = *child.gen;
   const int id = child.id;
   const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  Slot& slot = slot_of(id);
+  Slot& slot = slot_of(g, id);
   const bool was_current = slot.current == &child;
+  const bool was_ready = child.ready;
   const auto lived = loop_.now() - child.started;
+  const std::string name = role_name(child);
   if (clean && !was_current)
-    spdlog::info("{} (pid {}) {}", role_name(id), child.pid, describe_exit(status));
+    spdlog::info("{} (pid {}) {}", name, child.pid, describe_exit(status));
   else
-    spdlog::warn("{} (pid {}) {}", role_name(id), child.pid, describe_exit(status));
+    spdlog::warn("{} (pid {}) {}", name, child.pid, describe_exit(status));
   if (was_current) slot.current = nullptr;
-  children_.erase(std::find_if(children_.begin(), children_.end(),
-                               [&](const auto& c) { return c.get() == &child; }));
+  {
+    // Freed after this batch of events: its channel's EOF may be the next event in it.
+    auto it = std::find_if(children_.begin(), children_.end(),
+                           [&](const auto& c) { return c.get() == &child; });
+    std::shared_ptr<Child> dead(std::move(*it));
+    children_.erase(it);
+    dead->reader->stop();
+    loop_.defer([dead] {});
+  }
 
-  bool respawn = was_current && (phase_ == Phase::running || phase_ == Phase::starting ||
-                                 (phase_ == Phase::workers_stopped && id == kAgent));
-  if (respawn) schedule_respawn(id, lived);
+  if (was_current && phase_ == Phase::running) {
+    if (g.state == Generation::State::starting && !was_ready && active()) {
+      // A reload whose new processes cannot even start is a failed reload, not a crash loop.
+      fail_generation(g, name + " " + describe_exit(status) + " before becoming ready");
+    } else if (g.state == Generation::State::starting || g.state == Generation::State::active) {
+      if (!(id != kAgent && g.workers_stopped)) schedule_respawn(g, id, lived);
+    }
+  }
+  collect_generations();
   maybe_finish();
 }
 
-void Master::schedule_respawn(int id, Clock::duration lived) {
-  Slot& slot = slot_of(id);
+void Master::schedule_respawn(Generation& g, int id, Clock::duration lived) {
+  Slot& slot = slot_of(g, id);
   slot.failures = lived >= kStableLifetime ? 1 : slot.failures + 1;
   std::chrono::milliseconds delay{0};
   if (slot.failures > 1) {
@@ -297,16 +363,18 @@ void Master::schedule_respawn(int id, Clock::duration lived) {
     delay = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(100) * (1 << shift),
                                                 kMaxBackoff);
   }
-  if (!slot.respawn) slot.respawn = std::make_unique<Timer>(loop_.timers(), [this, id] {
-    if (phase_ == Phase::running || phase_ == Phase::starting ||
-        (phase_ == Phase::workers_stopped && id == kAgent))
-      spawn(id);
+  const std::string name = id == kAgent ? "agent" : "worker #" + std::to_string(id);
+  Generation* gen = &g;
+  if (!slot.respawn) slot.respawn = std::make_unique<Timer>(loop_.timers(), [this, gen, id] {
+    if (phase_ == Phase::running && (gen->state == Generation::State::starting ||
+                                     gen->state == Generation::State::active))
+      spawn(*gen, id);
   });
   if (delay.count() == 0) {
-    spdlog::info("respawning {}", role_name(id));
-    spawn(id);
+    spdlog::info("respawning {}", name);
+    spawn(g, id);
   } else {
-    spdlog::warn("{} is crash-looping ({} failures in a row): respawning in {}ms", role_name(id),
+    spdlog::warn("{} is crash-looping ({} failures in a row): respawning in {}ms", name,
                  slot.failures, delay.count());
     slot.respawn->arm(delay);
   }

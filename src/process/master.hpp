@@ -1,40 +1,56 @@
 #pragma once
-// The master process: binds the listeners, starts the agent (and waits for its READY), then the
-// workers (and waits for every READY), announces READY, relays messages between children,
-// replaces children that die (backing off when one crash-loops) and turns signals into
-// shutdowns, log reopening and worker stops. It serves no requests itself.
+// The master process. It binds the listeners, starts a *generation* (an agent, then the
+// workers, each answering READY), and supervises it: children that die are replaced, with an
+// exponential backoff when one crash-loops. It serves no requests itself.
+//
+// Reload (HUP or `serverd -s reload`): the new config is loaded and validated in full; if it
+// is bad nothing changes. Otherwise a new generation starts on the same listening sockets and,
+// once all of it is READY, the old generation drains. Binary upgrade (USR2 / `-s upgrade`):
+// the master execs its binary with the listening sockets inherited; when the new master is
+// READY this one drains and exits, otherwise it is killed and this master keeps serving.
 #include <sys/types.h>
 
+#include <filesystem>
 #include <memory>
-#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
 #include "event/loop.hpp"
 #include "process/channel.hpp"
 #include "process/channel_reader.hpp"
+#include "process/control.hpp"
 #include "process/listeners.hpp"
 
 namespace serverd {
 
 class ModuleList;
+class PidFile;
 class ProcessTitle;
+
+struct MasterOptions {
+  std::string config_path;
+  std::vector<std::string> args;  // the command line, for re-executing on upgrade
+  ProcessTitle* title = nullptr;
+};
 
 class Master {
  public:
-  Master(ConfigPtr config, const ModuleList& modules, ProcessTitle* title);
+  Master(ConfigPtr config, const ModuleList& modules, MasterOptions options);
   ~Master();
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
 
   // Runs until the server is shut down; returns the exit code. Throws on start-up failures
-  // (binding, pid file, logs), before anything has been started.
+  // (binding, pid file, logs), before any child has been started.
   int run();
 
  private:
+  struct Generation;
   struct Child {
     pid_t pid = 0;
     int id = kAgent;  // worker slot (>= 0) or kAgent
+    Generation* gen = nullptr;
     Channel channel;
     std::unique_ptr<ChannelReader> reader;
     Clock::time_point started{};
@@ -45,36 +61,80 @@ class Master {
     int failures = 0;
     std::unique_ptr<Timer> respawn;
   };
-  enum class Phase { starting, running, workers_stopped, quitting, stopping };
+  struct Generation {
+    int number = 0;
+    ConfigPtr config;
+    int worker_count = 1;
+    ListenerSet listeners;
+    std::vector<Slot> slots;
+    Slot agent;
+    enum class State { starting, active, draining, failed } state = State::starting;
+    bool workers_stopped = false;  // WINCH
+    std::unique_ptr<Timer> start_deadline;
+  };
+  using RequestPtr = std::shared_ptr<ControlServer::Request>;
+  enum class Phase { running, quitting, stopping };
 
-  std::string role_name(int id) const;
-  Slot& slot_of(int id) { return id == kAgent ? agent_slot_ : slots_[static_cast<std::size_t>(id)]; }
-  void spawn(int id);
+  // master.cpp: children and supervision
+  std::string role_name(const Child& c) const;
+  Slot& slot_of(Generation& g, int id);
+  void spawn(Generation& g, int id);
   void on_message(Child& child, const Message& m);
-  void relay(const Message& m);
+  void relay(Generation& g, const Message& m);
   void on_signal(int signo);
   void reap();
   void on_exit(Child& child, int status);
-  void schedule_respawn(int id, Clock::duration lived);
-  void check_all_ready();
-  void send_to_workers(MessageType type);
+  void schedule_respawn(Generation& g, int id, Clock::duration lived);
+  void send_to(Generation& g, MessageType type, bool workers, bool agent);
   void begin_quit();
   void begin_stop();
-  void stop_workers();
   void maybe_finish();
   Child* find(pid_t pid);
+  Generation* active();
 
-  ConfigPtr config_;
+  // master_reload.cpp: generations
+  Generation& start_generation(ConfigPtr config, ListenerSet listeners);
+  void check_ready(Generation& g);
+  void activate(Generation& g);
+  void drain(Generation& g);
+  void fail_generation(Generation& g, const std::string& why);
+  void collect_generations();
+  void reload(RequestPtr request);
+  void finish_reload(bool ok, const std::string& text);
+  void on_command(const std::string& command, RequestPtr request);
+
+  // master_upgrade.cpp: binary upgrade
+  void upgrade(RequestPtr request);
+  void on_upgrade_message(const Message& m);
+  void upgrade_failed(const std::string& why);
+  void notify_old_master();
+  void retire_upgrade_reader();
+
+  ConfigPtr config_;  // of the active generation
   const ModuleList& modules_;
-  ProcessTitle* title_;
-  int worker_count_ = 1;
-  std::unique_ptr<ListenerSet> listeners_;
+  MasterOptions options_;
+  std::filesystem::path exe_path_;
   EventLoop loop_;
+  std::unique_ptr<PidFile> pid_file_;
+  std::unique_ptr<ControlServer> control_;
+  std::vector<std::unique_ptr<Generation>> generations_;
   std::vector<std::unique_ptr<Child>> children_;
-  std::vector<Slot> slots_;
-  Slot agent_slot_;
-  Phase phase_ = Phase::starting;
+  int next_generation_ = 1;
+  Phase phase_ = Phase::running;
   std::unique_ptr<Timer> deadline_;
+
+  Generation* reloading_ = nullptr;
+  std::vector<RequestPtr> reload_requests_;
+  std::vector<RequestPtr> queued_reloads_;
+  bool reload_queued_ = false;
+
+  pid_t upgrade_pid_ = 0;
+  Channel upgrade_channel_;                 // to the new master we started
+  std::unique_ptr<ChannelReader> upgrade_reader_;
+  std::unique_ptr<Timer> upgrade_timer_;
+  std::vector<RequestPtr> upgrade_requests_;
+  Channel parent_channel_;                  // to the old master that started us (if any)
+  std::vector<ListenSocketPtr> inherited_;  // sockets handed over by the old master
 };
 
 }  // namespace serverd

@@ -36,6 +36,14 @@ PidFile::PidFile(std::filesystem::path path) : path_(std::move(path)) {
                              std::strerror(errno));
 }
 
+bool PidFile::rename_to(const std::filesystem::path& to) {
+  std::error_code ec;
+  std::filesystem::rename(path_, to, ec);
+  if (ec) return false;
+  path_ = to;
+  return true;
+}
+
 PidFile::~PidFile() {
   // Only the process that wrote it removes it (a forked child inherits no fcntl lock).
   std::string error;

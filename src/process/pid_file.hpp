@@ -21,6 +21,9 @@ class PidFile {
   PidFile& operator=(const PidFile&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+  // Binary upgrade: the old master moves its file aside (keeping the lock, which follows the
+  // file) so the new master can create its own; a rollback moves it back.
+  bool rename_to(const std::filesystem::path& to);
 
  private:
   std::filesystem::path path_;

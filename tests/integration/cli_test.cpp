@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(dump_flag_prints_effective_config_with_defaults) {
     BOOST_TEST(!r.timed_out);
     BOOST_TEST(r.exit_code == 0);
     BOOST_TEST(it::contains(r.out, "keepalive_timeout = \"75s\""));
-    BOOST_TEST(it::contains(r.out, "client_header_timeout = \"60s\""));
+    BOOST_TEST(it::contains(r.out, "client_header_timeout = \"1m\""));
     BOOST_TEST(it::contains(r.out, "keepalive_requests = 1000"));
     BOOST_TEST(it::contains(r.out, "127.0.0.1:" + std::to_string(port)));
     BOOST_TEST(it::contains(r.out, "hi\\n"));

@@ -120,18 +120,23 @@ BOOST_AUTO_TEST_CASE(incomplete_head_times_out_with_408_and_close) {
   BOOST_TEST(it::to_string(conn.wait_for_close(2s).kind) == "fin");
 }
 
-BOOST_AUTO_TEST_CASE(stalled_body_times_out_with_408_and_close) {
+BOOST_AUTO_TEST_CASE(stalled_body_ends_the_connection_after_client_body_timeout) {
+  // The server may answer (a `return` needs no body) or not; either way it must not wait for
+  // the rest of the body longer than client_body_timeout: a 408 if nothing was answered yet,
+  // then a FIN.
   warm_up();
   it::HttpConnection conn = connect();
   const auto start = std::chrono::steady_clock::now();
   conn.send(post_r("Content-Length: 10\r\n", "01234"));
   const it::ReadResult r = conn.read_response(it::ReadOptions{false, 3s});
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   BOOST_TEST_REQUIRE(it::to_string(r.status) == "ok", r.error);
-  BOOST_TEST(r.response.status == 408);
+  BOOST_TEST((r.response.status == 408 || r.response.status == 200),
+             "status " << r.response.status);
+  if (r.response.status == 200) BOOST_TEST(r.response.body == "r\n");
+  BOOST_TEST(it::to_string(conn.wait_for_close(3s).kind) == "fin");
+  const auto elapsed = std::chrono::steady_clock::now() - start;
   BOOST_TEST(elapsed >= 400ms);
   BOOST_TEST(elapsed <= 2500ms);
-  BOOST_TEST(it::to_string(conn.wait_for_close(2s).kind) == "fin");
 }
 
 BOOST_AUTO_TEST_CASE(idle_keep_alive_connection_gets_a_fin_after_keepalive_timeout) {

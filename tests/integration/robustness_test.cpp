@@ -179,6 +179,7 @@ BOOST_AUTO_TEST_CASE(thousand_malformed_requests) {
   Rng rng(20240611U);
   std::map<Outcome, int> counts;
   std::map<int, int> statuses;
+  std::map<int, std::string> by_kind;  // case kind (index % 9) -> outcomes
   std::vector<std::string> failures;
   const auto start = Clock::now();
   int done = 0;
@@ -189,6 +190,7 @@ BOOST_AUTO_TEST_CASE(thousand_malformed_requests) {
     ++done;
     ++counts[r.outcome];
     if (r.status != 0) ++statuses[r.status];
+    by_kind[i % 9] += r.status != 0 ? std::to_string(r.status)[0] : 'c';
     if (r.outcome != Outcome::client_error && r.outcome != Outcome::closed) {
       failures.push_back("case " + std::to_string(i) + " " + it::printable(request, 120) +
                          " -> outcome " + std::to_string(static_cast<int>(r.outcome)) + " " +
@@ -203,6 +205,13 @@ BOOST_AUTO_TEST_CASE(thousand_malformed_requests) {
   BOOST_TEST_MESSAGE("robustness: " << done << " cases in " << elapsed.count() << " ms; 4xx "
                                     << counts[Outcome::client_error] << ", closed "
                                     << counts[Outcome::closed] << "; statuses " << status_text);
+  for (const auto& [kind, outcomes] : by_kind) {
+    std::map<char, int> n;
+    for (char c : outcomes) ++n[c];
+    std::string text;
+    for (const auto& [c, k] : n) text += std::string(1, c) + "xx:" + std::to_string(k) + " ";
+    BOOST_TEST_MESSAGE("  kind " << kind << ": " << text);
+  }
   BOOST_TEST(done == 1000);
   std::string failure_text;
   for (const auto& f : failures) failure_text += "\n  " + f;

@@ -80,7 +80,11 @@ class HttpConnection {
   ReadResult read_response(const ReadOptions& options = {});
   // read_response(), throwing std::runtime_error (with the details) unless it is ok.
   Response expect_response(const ReadOptions& options = {});
-  Response expect_head_response() { return expect_response(ReadOptions{true, {}}); }
+  Response expect_head_response() {
+    ReadOptions options;
+    options.head = true;
+    return expect_response(options);
+  }
 
   // Reads (and keeps in data) until the server closes the connection or the timeout passes.
   CloseResult wait_for_close(std::chrono::milliseconds timeout = std::chrono::seconds(3));

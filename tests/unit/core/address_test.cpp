@@ -1,6 +1,7 @@
 #include "core/address.hpp"
 
 #include <arpa/inet.h>
+
 #include <boost/test/unit_test.hpp>
 
 using serverd::parse_listen_address;

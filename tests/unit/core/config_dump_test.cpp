@@ -1,8 +1,8 @@
 // `serverd -T`: the dump shows every effective value and loads back to the same dump.
 #include <boost/test/unit_test.hpp>
 
-#include "core/config_loader.hpp"
 #include "config_test_modules.hpp"
+#include "core/config_loader.hpp"
 
 namespace serverd::test {
 namespace {
@@ -128,8 +128,7 @@ server_name = "other.example"
   BOOST_TEST(first.find("error_log = \"/etc/serverd/logs/error.log\"\n") != std::string::npos);
   BOOST_TEST(first.find("hash_key = \"$remote_addr\"\n") != std::string::npos);
   BOOST_TEST(first.find("  path = \"^/say \\\"hi\\\"\\\\.txt$\"\n") != std::string::npos);
-  BOOST_TEST(first.find("  return = { location = \"/new\", status = 301 }\n") !=
-             std::string::npos);
+  BOOST_TEST(first.find("  return = { location = \"/new\", status = 301 }\n") != std::string::npos);
   BOOST_TEST(first.find("  { address = \"127.0.0.1:9100\", weight = 1, max_fails = 1, "
                         "fail_timeout = \"10s\", backup = false },\n") != std::string::npos);
 }

@@ -1,8 +1,8 @@
 // Every kind of config mistake comes out as the exact "FILE:LINE:COL: message" a user sees.
 #include <boost/test/unit_test.hpp>
 
-#include "core/config_loader.hpp"
 #include "config_test_modules.hpp"
+#include "core/config_loader.hpp"
 
 namespace serverd::test {
 
@@ -47,7 +47,8 @@ BOOST_AUTO_TEST_CASE(key_of_another_level_says_where_it_belongs) {
 BOOST_AUTO_TEST_CASE(wrong_type) {
   BOOST_TEST(load_errors("[main]\nworker_connections = \"many\"\n") ==
              "test.toml:2:22: \"worker_connections\" must be an integer, not a string");
-  BOOST_TEST(load_errors("main = 1\n") == "test.toml:1:8: \"main\" must be a table, not an integer");
+  BOOST_TEST(load_errors("main = 1\n") ==
+             "test.toml:1:8: \"main\" must be a table, not an integer");
   BOOST_TEST(load_errors("[server]\nlisten = \"8080\"\n") ==
              "test.toml:1:1: \"server\" must be an array of tables (write [[server]]), not a "
              "table");
@@ -135,9 +136,8 @@ root = "other"
 )") == "test.toml:7:1: location \"/x\" has two content handlers: \"return\" (module redirect) "
        "and \"root\" (module files)");
   // An inherited root does not count: the explicit return is the handler.
-  BOOST_TEST(load_errors(
-                 "[[server]]\nlisten = \"8080\"\nroot = \"html\"\n[[server.location]]\n"
-                 "path = \"/x\"\nreturn = 404\n") == "");
+  BOOST_TEST(load_errors("[[server]]\nlisten = \"8080\"\nroot = \"html\"\n[[server.location]]\n"
+                         "path = \"/x\"\nreturn = 404\n") == "");
 }
 
 BOOST_AUTO_TEST_CASE(bad_location_paths) {
@@ -166,8 +166,9 @@ BOOST_AUTO_TEST_CASE(missing_required_keys) {
              "test.toml:1:1: missing required key \"listen\" in [[server]]");
   BOOST_TEST(load_errors("[[server]]\nlisten = []\n") ==
              "test.toml:2:10: \"listen\" must not be empty");
-  BOOST_TEST(load_errors("[[server]]\nlisten = \"8080\"\n  [[server.location]]\n  match = \"exact\"\n") ==
-             "test.toml:3:3: missing required key \"path\" in [[server.location]]");
+  BOOST_TEST(
+      load_errors("[[server]]\nlisten = \"8080\"\n  [[server.location]]\n  match = \"exact\"\n") ==
+      "test.toml:3:3: missing required key \"path\" in [[server.location]]");
   BOOST_TEST(load_errors("[[upstream]]\nkeepalive = 2\n") ==
              "test.toml:1:1: missing required key \"name\" in [[upstream]]\n"
              "test.toml:1:1: missing required key \"servers\" in [[upstream]]");

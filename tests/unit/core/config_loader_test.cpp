@@ -308,8 +308,9 @@ root = "./html/"
   BOOST_TEST(c->log.error_log == "/etc/log/error.log");
   BOOST_TEST(conf_of<StringConf>(c->servers.at(0).modules, kFiles).value == "/etc/serverd/html/");
 
-  const ConfigPtr abs = load_ok("[main]\npid_file = \"/run/serverd.pid\"\n"
-                                "[log]\nerror_log = \"/var/log/serverd/error.log\"\n");
+  const ConfigPtr abs = load_ok(
+      "[main]\npid_file = \"/run/serverd.pid\"\n"
+      "[log]\nerror_log = \"/var/log/serverd/error.log\"\n");
   BOOST_TEST(abs->main.pid_file == "/run/serverd.pid");
   BOOST_TEST(abs->log.error_log == "/var/log/serverd/error.log");
 }

@@ -122,8 +122,8 @@ class FakeTokensModule : public Module {
  public:
   std::string_view name() const override { return "tokens"; }
   std::span<const ConfigKey> keys() const override { return kKeys; }
-  ModuleConfPtr configure(ConfigLevel level, const toml::table& block,
-                          const ModuleConfPtr& parent, ConfigContext& ctx) const override {
+  ModuleConfPtr configure(ConfigLevel level, const toml::table& block, const ModuleConfPtr& parent,
+                          ConfigContext& ctx) const override {
     auto v = ctx.get_bool(block, "server_tokens");
     if (v) return std::make_shared<BoolConf>(*v);
     if (level == ConfigLevel::main) return std::make_shared<BoolConf>(true);

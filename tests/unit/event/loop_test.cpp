@@ -251,14 +251,14 @@ BOOST_AUTO_TEST_CASE(timer_fires_through_run_once) {
   BOOST_TEST(loop.timers().next_timeout_ms() == 15);
   int iterations = 0;
   while (fired == 0 && iterations < 10) {
-    loop.run_once(100);  // bounded; the timer itself must cut the wait short
+    loop.run_once(1000);  // bounded; the timer itself must cut the wait short
     ++iterations;
   }
   BOOST_TEST(fired == 1);
   BOOST_TEST(iterations <= 2);
   double ms = elapsed_ms(start);
   BOOST_TEST(ms >= 14.0);
-  BOOST_TEST(ms < 90.0);
+  BOOST_TEST(ms < 500.0);  // woke for the timer, not at the 1 s cap
   BOOST_TEST(!t.armed());
   // The loop's clock advanced with the wait.
   BOOST_TEST((loop.now() >= t.deadline()));
@@ -292,10 +292,14 @@ BOOST_AUTO_TEST_CASE(timer_callback_stops_run) {
 }
 
 BOOST_AUTO_TEST_CASE(listener_accepts_through_the_loop) {
-  std::string err;
-  auto addr = serverd::parse_listen_address("127.0.0.1:0", &err);
-  BOOST_REQUIRE_MESSAGE(addr, err);
-  UniqueFd listener = serverd::open_listener(*addr, {});
+  // 127.0.0.1:0 (an ephemeral port; listen addresses in configs never use port 0).
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = 0;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto any_port = serverd::SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&sin),
+                                                        sizeof sin);
+  UniqueFd listener = serverd::open_listener(any_port, {});
   auto bound = serverd::local_address(listener.get());
   BOOST_TEST(bound.port() != 0);
   BOOST_TEST(bound.host_string() == "127.0.0.1");

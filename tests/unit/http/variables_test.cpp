@@ -45,8 +45,7 @@ BOOST_AUTO_TEST_CASE(host_falls_back_to_local_address) {
 
 BOOST_AUTO_TEST_CASE(addresses) {
   TestRequest tr("GET", "/");
-  BOOST_TEST(expand_variables("$remote_addr:$remote_port", tr.get(), "http") ==
-             "192.0.2.7:51000");
+  BOOST_TEST(expand_variables("$remote_addr:$remote_port", tr.get(), "http") == "192.0.2.7:51000");
   BOOST_TEST(expand_variables("$server_addr:$server_port", tr.get(), "http") == "127.0.0.1:8080");
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -14,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <utility>
 #include <vector>
 
@@ -75,7 +75,8 @@ class TestRequest {
     std::size_t off = 0;
     const std::string_view arena = req_.header_arena_;
     for (const auto& [n, v] : headers_) {
-      req_.headers_.push_back({arena.substr(off, n.size()), arena.substr(off + n.size(), v.size())});
+      req_.headers_.push_back(
+          {arena.substr(off, n.size()), arena.substr(off + n.size(), v.size())});
       off += n.size() + v.size();
     }
   }

@@ -16,9 +16,12 @@ const std::string kEtag = "\"2ebc98a1-1f4\"";  // make_etag(kMtime, 500)
 
 std::string name(Precondition p) {
   switch (p) {
-    case Precondition::proceed: return "proceed";
-    case Precondition::not_modified: return "not_modified";
-    case Precondition::failed: return "failed";
+    case Precondition::proceed:
+      return "proceed";
+    case Precondition::not_modified:
+      return "not_modified";
+    case Precondition::failed:
+      return "failed";
   }
   return "?";
 }
@@ -71,7 +74,9 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(conditional)
 
-BOOST_AUTO_TEST_CASE(no_conditions_proceed) { BOOST_TEST(eval({}) == "proceed"); }
+BOOST_AUTO_TEST_CASE(no_conditions_proceed) {
+  BOOST_TEST(eval({}) == "proceed");
+}
 
 BOOST_AUTO_TEST_CASE(if_none_match) {
   BOOST_TEST(eval({.if_none_match = kEtag}) == "not_modified");
@@ -88,7 +93,7 @@ BOOST_AUTO_TEST_CASE(if_modified_since) {
   BOOST_TEST(eval({.if_modified_since = kNewer}) == "not_modified");
   BOOST_TEST(eval({.if_modified_since = kOlder}) == "proceed");
   BOOST_TEST(eval({.if_modified_since = "Sunday, 06-Nov-94 08:49:37 GMT"}) == "not_modified");
-  BOOST_TEST(eval({.if_modified_since = "not a date"}) == "proceed");  // invalid: ignored
+  BOOST_TEST(eval({.if_modified_since = "not a date"}) == "proceed");       // invalid: ignored
   BOOST_TEST(eval({.if_modified_since = kMtimeText}, false) == "proceed");  // GET/HEAD only
 }
 
@@ -121,7 +126,7 @@ BOOST_AUTO_TEST_CASE(if_range) {
   BOOST_TEST(if_range_matches(kEtag, kEtag, kMtime));
   BOOST_TEST(if_range_matches(" " + kEtag + " ", kEtag, kMtime));
   BOOST_TEST(!if_range_matches("\"other\"", kEtag, kMtime));
-  BOOST_TEST(!if_range_matches("W/" + kEtag, kEtag, kMtime));  // weak never matches
+  BOOST_TEST(!if_range_matches("W/" + kEtag, kEtag, kMtime));          // weak never matches
   BOOST_TEST(!if_range_matches(kEtag + ", " + kEtag, kEtag, kMtime));  // not a list
   BOOST_TEST(if_range_matches(kMtimeText, kEtag, kMtime));
   BOOST_TEST(!if_range_matches(kNewer, kEtag, kMtime));  // a date must be exactly equal

@@ -1,7 +1,7 @@
 #include "modules/static/file_path.hpp"
 
-#include <cerrno>
 #include <boost/test/unit_test.hpp>
+#include <cerrno>
 #include <string>
 
 namespace serverd {
@@ -10,7 +10,9 @@ namespace {
 using namespace std::string_literals;
 
 // "<status>:<path>" so one comparison shows both.
-std::string show(const MappedPath& m) { return std::to_string(m.status) + ":" + m.path; }
+std::string show(const MappedPath& m) {
+  return std::to_string(m.status) + ":" + m.path;
+}
 
 BOOST_AUTO_TEST_SUITE(static_file_path)
 
@@ -37,9 +39,9 @@ BOOST_AUTO_TEST_CASE(alias_mapping) {
 }
 
 BOOST_AUTO_TEST_CASE(traversal_is_refused) {
-  for (const std::string& path : {"/.."s, "/../etc/passwd"s, "/a/../../etc/passwd"s, "/a/.."s,
-                                  "/a/..\\..\\etc"s, "/a\\..\\b"s, "/..\\"s, "/x\0y"s,
-                                  "/index.html\0.png"s, "relative"s, ""s}) {
+  for (const std::string& path :
+       {"/.."s, "/../etc/passwd"s, "/a/../../etc/passwd"s, "/a/.."s, "/a/..\\..\\etc"s,
+        "/a\\..\\b"s, "/..\\"s, "/x\0y"s, "/index.html\0.png"s, "relative"s, ""s}) {
     BOOST_TEST_CONTEXT("path " << path) {
       BOOST_TEST(!is_safe_request_path(path));
       BOOST_TEST(show(map_root_path("/srv/www", path)) == "400:");

@@ -14,16 +14,16 @@ BOOST_AUTO_TEST_SUITE(mime_types)
 
 BOOST_AUTO_TEST_CASE(required_extensions) {
   const std::pair<const char*, const char*> expected[] = {
-      {"html", "text/html"},       {"htm", "text/html"},          {"css", "text/css"},
-      {"js", "text/javascript"},   {"mjs", "text/javascript"},    {"json", "application/json"},
-      {"txt", "text/plain"},       {"xml", "text/xml"},           {"csv", "text/csv"},
-      {"svg", "image/svg+xml"},    {"png", "image/png"},          {"jpg", "image/jpeg"},
-      {"jpeg", "image/jpeg"},      {"gif", "image/gif"},          {"ico", "image/x-icon"},
-      {"webp", "image/webp"},      {"avif", "image/avif"},        {"woff", "font/woff"},
-      {"woff2", "font/woff2"},     {"ttf", "font/ttf"},           {"otf", "font/otf"},
-      {"pdf", "application/pdf"},  {"zip", "application/zip"},    {"gz", "application/gzip"},
-      {"wasm", "application/wasm"}, {"mp4", "video/mp4"},         {"webm", "video/webm"},
-      {"mp3", "audio/mpeg"},       {"ogg", "audio/ogg"},
+      {"html", "text/html"},        {"htm", "text/html"},       {"css", "text/css"},
+      {"js", "text/javascript"},    {"mjs", "text/javascript"}, {"json", "application/json"},
+      {"txt", "text/plain"},        {"xml", "text/xml"},        {"csv", "text/csv"},
+      {"svg", "image/svg+xml"},     {"png", "image/png"},       {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},       {"gif", "image/gif"},       {"ico", "image/x-icon"},
+      {"webp", "image/webp"},       {"avif", "image/avif"},     {"woff", "font/woff"},
+      {"woff2", "font/woff2"},      {"ttf", "font/ttf"},        {"otf", "font/otf"},
+      {"pdf", "application/pdf"},   {"zip", "application/zip"}, {"gz", "application/gzip"},
+      {"wasm", "application/wasm"}, {"mp4", "video/mp4"},       {"webm", "video/webm"},
+      {"mp3", "audio/mpeg"},        {"ogg", "audio/ogg"},
   };
   for (const auto& [ext, type] : expected) {
     BOOST_TEST_CONTEXT("extension " << ext) {

@@ -11,9 +11,12 @@ using Kind = ByteRange::Kind;
 // Compared as text so that a failure prints which kind came out.
 std::string name(Kind kind) {
   switch (kind) {
-    case Kind::ignore: return "ignore";
-    case Kind::satisfiable: return "satisfiable";
-    case Kind::unsatisfiable: return "unsatisfiable";
+    case Kind::ignore:
+      return "ignore";
+    case Kind::satisfiable:
+      return "satisfiable";
+    case Kind::unsatisfiable:
+      return "unsatisfiable";
   }
   return "?";
 }
@@ -67,7 +70,7 @@ BOOST_AUTO_TEST_CASE(unsatisfiable) {
   check_kind("bytes=1000-1001", 1000, Kind::unsatisfiable);
   check_kind("bytes=5000-6000", 1000, Kind::unsatisfiable);
   check_kind("bytes=-0", 1000, Kind::unsatisfiable);
-  check_kind("bytes=0-", 0, Kind::unsatisfiable);   // nothing to send from an empty file
+  check_kind("bytes=0-", 0, Kind::unsatisfiable);  // nothing to send from an empty file
   check_kind("bytes=-10", 0, Kind::unsatisfiable);
   check_kind("bytes=99999999999999999999999-", 10, Kind::unsatisfiable);
 }

@@ -87,8 +87,7 @@ BOOST_AUTO_TEST_CASE(serves_a_file_with_validators) {
 BOOST_AUTO_TEST_CASE(content_type_by_extension_or_default_type) {
   Site site;
   BOOST_TEST(header_or_absent(site.get("/style.css"), "Content-Type") == "text/css");
-  BOOST_TEST(header_or_absent(site.get("/blob.bin"), "Content-Type") ==
-             "application/octet-stream");
+  BOOST_TEST(header_or_absent(site.get("/blob.bin"), "Content-Type") == "application/octet-stream");
   site.conf.default_type = "text/plain";
   BOOST_TEST(header_or_absent(site.get("/blob.bin"), "Content-Type") == "text/plain");
 }
@@ -246,7 +245,7 @@ BOOST_AUTO_TEST_CASE(missing_files) {
   Response& r = site.get("/nope.html");
   BOOST_TEST(r.status == 404);
   BOOST_TEST(r.body == error_page_body(404));
-  BOOST_TEST(site.get("/index.html/x").status == 404);  // ENOTDIR
+  BOOST_TEST(site.get("/index.html/x").status == 404);               // ENOTDIR
   BOOST_TEST(site.get("/" + std::string(5000, 'a')).status == 404);  // ENAMETOOLONG
 }
 

@@ -1,0 +1,59 @@
+// The loader with the real module list: the content-handler rule and the dump round trip hold
+// for the modules serverd ships, not only for the test modules.
+#include <boost/test/unit_test.hpp>
+
+#include "core/config_loader.hpp"
+#include "modules/modules.hpp"
+
+namespace serverd {
+
+BOOST_AUTO_TEST_SUITE(config_builtin_modules)
+
+BOOST_AUTO_TEST_CASE(two_content_handlers_names_both_modules) {
+  const LoadResult r = load_config_text(R"([[server]]
+listen = "127.0.0.1:8080"
+[[server.location]]
+path = "/x"
+return = { status = 301, location = "/new" }
+root = "html"
+)",
+                                        "test.toml", "/etc/serverd", builtin_modules());
+  BOOST_TEST(r.errors.to_string() ==
+             "test.toml:6:1: location \"/x\" has two content handlers: \"return\" (module return) "
+             "and \"root\" (module static)");
+}
+
+BOOST_AUTO_TEST_CASE(dump_round_trips_with_real_modules) {
+  const ModuleList& modules = builtin_modules();
+  const LoadResult first = load_config_text(R"([main]
+default_type = "text/plain"
+[[server]]
+listen = "127.0.0.1:8080"
+root = "html"
+index = ["index.html", "index.htm"]
+  [[server.location]]
+  path = "/"
+  [[server.location]]
+  path = "/old"
+  return = { status = 301, location = "/new" }
+  [[server.location]]
+  path = "/img/"
+  alias = "/srv/images/"
+)",
+                                            "test.toml", "/etc/serverd", modules);
+  BOOST_TEST_REQUIRE(first.errors.to_string() == "");
+  const std::string dump = dump_config(*first.config, modules);
+  const LoadResult second = load_config_text(dump, "dump.toml", "/", modules);
+  BOOST_TEST_REQUIRE(second.errors.to_string() == "", "dump:\n" << dump);
+  BOOST_TEST(dump_config(*second.config, modules) == dump);
+  const auto& locations = second.config->servers.at(0).locations;
+  BOOST_TEST_REQUIRE(locations.size() == 3u);
+  const int ret = modules.index_of("return"), files = modules.index_of("static");
+  BOOST_TEST(locations[0].handler == files);
+  BOOST_TEST(locations[1].handler == ret);
+  BOOST_TEST(locations[2].handler == files);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace serverd
