@@ -69,7 +69,7 @@ int signal_master(const std::string& config_file, const std::string& name) {
   }
   auto result = serverd::load_config_file(config_file, serverd::builtin_modules());
   if (!result.config) {
-    std::fprintf(stderr, "%s", result.errors.to_string().c_str());
+    std::fprintf(stderr, "%s\n", result.errors.to_string().c_str());
     return 1;
   }
   std::string error;
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   const auto& modules = serverd::builtin_modules();
   auto result = serverd::load_config_file(config_file, modules);
   if (!result.config) {
-    std::fprintf(stderr, "%s", result.errors.to_string().c_str());
+    std::fprintf(stderr, "%s\n", result.errors.to_string().c_str());
     if (test) std::fprintf(stderr, "serverd: configuration file %s test failed\n",
                            config_file.c_str());
     return 1;

@@ -12,7 +12,7 @@ namespace serverd {
 namespace {
 
 constexpr ConfigKey kKeys[] = {
-    {"return", ConfigLevel::server | ConfigLevel::location},
+    {"return", ConfigLevel::server | ConfigLevel::location, true},
 };
 
 constexpr std::array<std::string_view, 4> kTableKeys = {"status", "location", "body",

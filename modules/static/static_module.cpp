@@ -19,8 +19,8 @@ namespace serverd {
 namespace {
 
 constexpr ConfigKey kKeys[] = {
-    {"root", ConfigLevel::server | ConfigLevel::location},
-    {"alias", static_cast<unsigned>(ConfigLevel::location)},
+    {"root", ConfigLevel::server | ConfigLevel::location, true},
+    {"alias", static_cast<unsigned>(ConfigLevel::location), true},
     {"index", ConfigLevel::server | ConfigLevel::location},
     {"default_type", ConfigLevel::main | ConfigLevel::server | ConfigLevel::location},
 };

@@ -44,6 +44,9 @@ void load_cpu_affinity(const toml::table& t, LoadState& st) {
   if (node == nullptr) return;
   if (node->is_boolean()) {
     st.config.main.worker_cpu_affinity = *node->value<bool>();
+  } else if (!node->is_string()) {
+    st.ctx.error(*node, "\"worker_cpu_affinity\" must be \"auto\", \"off\" or a boolean, not " +
+                            std::string(a_type_name(*node)));
   } else if (auto v = st.ctx.get_enum(t, "worker_cpu_affinity", {"auto", "off"})) {
     st.config.main.worker_cpu_affinity = *v == "auto";
   }

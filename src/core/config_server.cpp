@@ -175,6 +175,7 @@ void choose_handler(const toml::table& t, LocationConfig& loc, LoadState& st) {
     std::optional<Claim> first;
     for (const ConfigKey& k : m.keys()) {
       if ((k.levels & static_cast<unsigned>(ConfigLevel::location)) == 0) continue;
+      if (!k.selects_handler) continue;
       const auto it = t.find(k.name);
       if (it == t.end()) continue;
       const SourcePos pos = st.ctx.pos(it->first.source());

@@ -150,7 +150,7 @@ void Connection::parse_input() {
     limits.max_header_size = defaults.max_header_size;
     slot_->parser.start(&slot_->request, limits);
     slot_->request.set_addresses(&peer_, &local_);
-    dispatched_ = responded_ = message_done_ = false;
+    dispatched_ = responded_ = message_done_ = handler_called_ = false;
     keep_alive_ = false;
     server_conf_ = nullptr;
     location_ = nullptr;
@@ -165,8 +165,9 @@ void Connection::parse_input() {
       on_head();
       break;
     case RequestParser::Status::message_complete:
-      if (!dispatched_) on_head();
       message_done_ = true;
+      if (!dispatched_) on_head();
+      if (!handler_called_ && !responded_ && !closed_) call_handler();
       // Body timeouts are over; an asynchronous handler runs its own timers.
       if (!responded_) timer_.cancel();
       break;
@@ -196,18 +197,28 @@ void Connection::on_head() {
   } else {
     timer_.cancel();
   }
+  const Module* handler = nullptr;
+  if (location_ && location_->handler >= 0)
+    handler = &owner_.modules()[static_cast<std::size_t>(location_->handler)];
+  // Non-streaming handlers answer once the body is in (see Module::streams_request_body).
+  if (req.has_body() && !(handler && handler->streams_request_body())) return;
+  call_handler();
+}
 
+void Connection::call_handler() {
+  handler_called_ = true;
   if (!location_ || location_->handler < 0) {
     respond_error(404);
     return;
   }
-  const auto& modules = owner_.modules();
-  const Module& handler = modules[static_cast<std::size_t>(location_->handler)];
-  const ModuleConf* conf = location_->modules[static_cast<std::size_t>(location_->handler)].get();
+  const auto index = static_cast<std::size_t>(location_->handler);
+  const Module& handler = owner_.modules()[index];
+  const ModuleConf* conf = location_->modules[index].get();
   try {
     handler.handle(*this, *conf);
   } catch (const std::exception& e) {
-    spdlog::error("module \"{}\" failed on \"{}\": {}", handler.name(), req.target(), e.what());
+    spdlog::error("module \"{}\" failed on \"{}\": {}", handler.name(), slot_->request.target(),
+                  e.what());
     if (!responded_) respond_error(500);
     owner_.report_fatal(fmt::format("module \"{}\" threw: {}", handler.name(), e.what()));
   }

@@ -59,6 +59,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   bool read_input();
   void parse_input();
   void on_head();
+  void call_handler();
   void end_exchange();
   void go_idle();
   void fail(int status, std::string_view reason);
@@ -96,6 +97,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   bool readable_ = true;  // edge-triggered: the socket may hold unread bytes
   bool in_process_ = false;
   bool dispatched_ = false;
+  bool handler_called_ = false;
   bool responded_ = false;
   bool message_done_ = false;
   bool keep_alive_ = false;

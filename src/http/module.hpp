@@ -34,6 +34,9 @@ inline constexpr unsigned operator|(unsigned a, ConfigLevel b) {
 struct ConfigKey {
   std::string_view name;
   unsigned levels;  // ConfigLevel bits where the key may appear
+  // Writing this key in a location makes the module that location's content handler (root,
+  // alias, return, proxy_pass); other keys only tune a module (index, default_type).
+  bool selects_handler = false;
 };
 
 class Module {
@@ -60,6 +63,10 @@ class Module {
   // Whether these settings make the module the handler of a location (e.g. a root is set).
   virtual bool handles(const ModuleConf& /*conf*/) const { return false; }
   virtual void handle(Exchange& exchange, const ModuleConf& conf) const;
+  // A handler that streams the request body (the proxy) is called as soon as the head is in;
+  // others only once the whole body has been read (and checked against client_max_body_size),
+  // so they never answer a request that is about to be rejected.
+  virtual bool streams_request_body() const { return false; }
 
   // Called for every module that has settings at the location, in module order, before the
   // response head is written.

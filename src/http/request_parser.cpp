@@ -1,5 +1,6 @@
 #include "http/request_parser.hpp"
 
+#include <cctype>
 #include <cstring>
 
 #include "http/header_list.hpp"
@@ -65,14 +66,25 @@ int RequestParser::fail(int status, std::string_view reason) {
   return -1;
 }
 
-bool RequestParser::count_head_bytes(std::size_t n) {
-  head_bytes_ += n;
-  return head_bytes_ <= limits_.max_header_size;
+bool RequestParser::head_limit_exceeded(const char* end) {
+  // Bytes of the head so far, request line included, however the bytes were split into reads.
+  head_bytes_ = std::max<std::uint64_t>(head_bytes_,
+                                        bytes_before_ + static_cast<std::uint64_t>(end - data_begin_));
+  return head_bytes_ > limits_.max_header_size;
 }
+
+namespace {
+std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+}  // namespace
 
 RequestParser::Result RequestParser::feed(std::string_view data) {
   if (failed_) return {Status::error, 0};
   if (message_done_) return {Status::message_complete, 0};
+  bytes_before_ = bytes_seen_;
+  data_begin_ = data.data();
   bytes_seen_ += data.size();
   llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
   std::size_t consumed = data.size();
@@ -107,13 +119,15 @@ int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t len) {
   auto& s = self(p);
   if (s.request_->target_.size() + len > s.limits_.max_uri_length)
     return s.fail(414, "request URI too long");
+  if (s.head_limit_exceeded(at + len)) return s.fail(431, "request header block too large");
   s.request_->target_.append(at, len);
   return 0;
 }
 
 int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
   auto& s = self(p);
-  if (!s.count_head_bytes(len + 4)) return s.fail(431, "request header block too large");
+  if (s.head_done_) return 0;  // a chunked body's trailers: read and ignored
+  if (s.head_limit_exceeded(at + len)) return s.fail(431, "request header block too large");
   auto& r = *s.request_;
   if (s.in_value_ || r.header_offsets_.empty()) {
     auto pos = static_cast<std::uint32_t>(r.header_arena_.size());
@@ -128,7 +142,8 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t len)
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
   auto& s = self(p);
-  if (!s.count_head_bytes(len)) return s.fail(431, "request header block too large");
+  if (s.head_done_) return 0;
+  if (s.head_limit_exceeded(at + len)) return s.fail(431, "request header block too large");
   auto& r = *s.request_;
   if (r.header_offsets_.empty()) return s.fail(400, "header value without a name");
   s.in_value_ = true;
@@ -147,6 +162,20 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
   return s.request_->has_body() ? HPE_PAUSED : 0;
 }
 
+namespace {
+bool is_tchar(unsigned char c) {
+  // RFC 9110 §5.6.2 token characters.
+  if (std::isalnum(c)) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 int RequestParser::finish_head() {
   Request& r = *request_;
   // The arena no longer grows: views into it are stable from here on.
@@ -154,9 +183,18 @@ int RequestParser::finish_head() {
   r.headers_.reserve(r.header_offsets_.size());
   for (auto [name_end, value_end] : r.header_offsets_) {
     std::string_view arena(r.header_arena_);
+    // llhttp strips leading whitespace of a value but keeps trailing (RFC 9110 §5.5: not part
+    // of the value).
     r.headers_.push_back({arena.substr(start, name_end - start),
-                          arena.substr(name_end, value_end - name_end)});
+                          trim_ows(arena.substr(name_end, value_end - name_end))});
     start = value_end;
+  }
+  // llhttp (non-strict build) lets "Host : x" and "Bad Name: x" through; a field name is a
+  // token, and anything else is a smuggling vector (RFC 9112 §5.1).
+  for (const auto& h : r.headers_) {
+    if (h.name.empty()) return fail(400, "empty header field name");
+    for (char c : h.name)
+      if (!is_tchar(static_cast<unsigned char>(c))) return fail(400, "invalid header field name");
   }
   r.major_ = llhttp_get_http_major(&parser_);
   r.minor_ = llhttp_get_http_minor(&parser_);

@@ -62,7 +62,7 @@ class RequestParser {
 
   int fail(int status, std::string_view reason);
   int finish_head();
-  bool count_head_bytes(std::size_t n);
+  bool head_limit_exceeded(const char* end);
 
   llhttp_t parser_;
   Request* request_ = nullptr;
@@ -70,6 +70,8 @@ class RequestParser {
   Limits limits_;
   std::uint64_t max_body_size_ = 0;
   std::uint64_t head_bytes_ = 0;
+  std::uint64_t bytes_before_ = 0;  // fed before the current feed() call
+  const char* data_begin_ = nullptr;
   std::uint64_t body_bytes_ = 0;
   std::uint64_t bytes_seen_ = 0;
   bool in_value_ = false;

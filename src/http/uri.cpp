@@ -108,6 +108,7 @@ bool parse_host(std::string_view value, std::string& host) {
     for (char c : h.substr(1, h.size() - 2))
       if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
     host.assign(h);
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   } else {
     std::size_t colon = h.rfind(':');
     if (colon != std::string_view::npos) {
@@ -116,6 +117,8 @@ bool parse_host(std::string_view value, std::string& host) {
       h = h.substr(0, colon);
     }
     if (h.empty()) return false;
+    // Empty labels ("a..b", "..", ".x") are not host names.
+    if (h.front() == '.' || h.find("..") != std::string_view::npos) return false;
     for (char c : h) {
       auto uc = static_cast<unsigned char>(c);
       // RFC 3986 reg-name characters, minus '%' escapes which no real client sends in Host.

@@ -1,6 +1,5 @@
 // The command line: -t / -T / -v / -V / -h, usage errors and config errors with FILE:LINE:COL.
 #include <boost/test/unit_test.hpp>
-
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -37,21 +36,22 @@ std::string line_containing(const std::string& text, const std::string& needle) 
 }
 
 std::string good_config() {
-  return it::simple_config("", "  [[server.location]]\n"
-                               "  path = \"/hi\"\n"
-                               "  return = { status = 200, body = \"hi\\n\" }\n");
+  return it::simple_config("",
+                           "  [[server.location]]\n"
+                           "  path = \"/hi\"\n"
+                           "  return = { status = 200, body = \"hi\\n\" }\n");
 }
 
 // Line numbers matter: the test asserts them.
 const char* const kBadConfig =
-    "[[server]]\n"                              // 1
-    "listen = [\"127.0.0.1:{PORT}\"]\n"         // 2
-    "listn = [\"127.0.0.1:{PORT}\"]\n"          // 3  unknown key at column 1
-    "server_name = [\"localhost\"]\n"           // 4
-    "client_header_timeout = \"fast\"\n"        // 5  bad duration: value at column 25
-    "  [[server.location]]\n"                   // 6
-    "  path = \"/\"\n"                          // 7
-    "  roott = \"html\"\n"                      // 8  unknown key at column 3
+    "[[server]]\n"                                  // 1
+    "listen = [\"127.0.0.1:{PORT}\"]\n"             // 2
+    "listn = [\"127.0.0.1:{PORT}\"]\n"              // 3  unknown key at column 1
+    "server_name = [\"localhost\"]\n"               // 4
+    "client_header_timeout = \"fast\"\n"            // 5  bad duration: value at column 25
+    "  [[server.location]]\n"                       // 6
+    "  path = \"/\"\n"                              // 7
+    "  roott = \"html\"\n"                          // 8  unknown key at column 3
     "  return = { status = 200, body = \"x\" }\n";  // 9
 
 boost::test_tools::assertion_result default_config_exists(utf::test_unit_id) {
@@ -68,13 +68,14 @@ BOOST_AUTO_TEST_SUITE(cli)
 BOOST_AUTO_TEST_CASE(test_flag_accepts_a_valid_config) {
   it::TempDir dir;
   dir.write("html/index.html", "index\n");
-  const auto path = dir.write("good.toml", it::substitute_port(good_config(), it::pick_free_port()));
+  const auto path =
+      dir.write("good.toml", it::substitute_port(good_config(), it::pick_free_port()));
   const auto r = it::run_serverd({"-t", "-c", path.string()});
   BOOST_TEST_CONTEXT("output: " << r.output()) {
     BOOST_TEST(!r.timed_out);
     BOOST_TEST(r.exit_code == 0);
-    BOOST_TEST(count_lines_containing(r.output(), "configuration file " + path.string() +
-                                                      " test is successful") == 1);
+    BOOST_TEST(count_lines_containing(
+                   r.output(), "configuration file " + path.string() + " test is successful") == 1);
     // -t only checks: nothing is started, nothing written next to the config.
     BOOST_TEST(!std::filesystem::exists(dir / "serverd.pid"));
   }

@@ -1,10 +1,10 @@
 // HTTP/1.x basics: common headers, keep-alive, HTTP/1.0, Connection: close, pipelining, HEAD,
 // the `return` module.
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 
 #include "harness/checks.hpp"
+#include "harness/process_runner.hpp"
 #include "harness/test_server.hpp"
 
 namespace it = serverd::itest;
@@ -127,9 +127,10 @@ BOOST_AUTO_TEST_CASE(head_has_get_headers_and_no_body) {
     BOOST_TEST(head_r.header(h).value_or("<none>") == get_r.header(h).value_or("<none>"),
                "header " << h);
   }
-  BOOST_TEST(head_r.header("Content-Length").value_or("") == std::to_string(std::string(kIndex).size()));
-  BOOST_TEST(conn.quiet_for(200ms), "body bytes after a HEAD response: "
-                                        << it::printable(conn.buffered()));
+  BOOST_TEST(head_r.header("Content-Length").value_or("") ==
+             std::to_string(std::string(kIndex).size()));
+  BOOST_TEST(conn.quiet_for(200ms),
+             "body bytes after a HEAD response: " << it::printable(conn.buffered()));
   // The next response on the connection starts right where the HEAD response ended.
   conn.send(it::get_request("/hi"));
   it::check_fixed_body(conn.expect_response(), "hi\n");
@@ -142,10 +143,25 @@ BOOST_AUTO_TEST_CASE(head_has_get_headers_and_no_body) {
   it::check_fixed_body(conn.expect_response(), "A\n");
 }
 
-BOOST_AUTO_TEST_CASE(missing_host_in_http11_is_400) {
-  it::HttpConnection conn = connect();
-  conn.send("GET /hi HTTP/1.1\r\n\r\n");
-  BOOST_TEST(conn.expect_response().status == 400);
+BOOST_AUTO_TEST_CASE(curl_reuses_the_connection) {
+  const std::string base = "http://127.0.0.1:" + std::to_string(port());
+  const it::CommandResult r = it::run_command(
+      {"/usr/bin/curl", "-sS", "-v", "--max-time", "5", base + "/a", base + "/index.html"}, 10s);
+  BOOST_TEST_CONTEXT("curl stderr: " << r.err) {
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.out == std::string("A\n") + kIndex);
+    BOOST_TEST(it::contains(r.err, "Re-using existing connection"));
+    BOOST_TEST(!it::contains(r.err, "Connection died"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(host_header_rules) {
+  // RFC 9112 3.2: an HTTP/1.1 request without Host, or with two, is a 400.
+  BOOST_TEST(fetch("GET /hi HTTP/1.1\r\n\r\n").status == 400);
+  BOOST_TEST(fetch("GET /hi HTTP/1.1\r\nHost: localhost\r\nHost: other\r\n\r\n").status == 400);
+  // Absolute-form target.
+  it::check_fixed_body(fetch("GET http://localhost/hi HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+                       "hi\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

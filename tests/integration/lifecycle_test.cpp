@@ -1,9 +1,8 @@
 // Start-up and shutdown: the error log's "listening on" lines, the pid file, TERM.
-#include <boost/test/unit_test.hpp>
-
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <boost/test/unit_test.hpp>
 #include <string>
 #include <thread>
 
@@ -16,9 +15,8 @@ namespace it = serverd::itest;
 BOOST_AUTO_TEST_SUITE(lifecycle)
 
 BOOST_AUTO_TEST_CASE(error_log_names_each_listener) {
-  it::TestServer server(it::simple_config(), [](const it::TempDir& d) {
-    d.write("html/index.html", "index\n");
-  });
+  it::TestServer server(it::simple_config(),
+                        [](const it::TempDir& d) { d.write("html/index.html", "index\n"); });
   const std::string needle = "listening on 127.0.0.1:" + std::to_string(server.port());
   BOOST_TEST_CONTEXT(server.diagnostics()) {
     BOOST_TEST(std::filesystem::exists(server.dir() / "error.log"));
@@ -29,9 +27,8 @@ BOOST_AUTO_TEST_CASE(error_log_names_each_listener) {
 }
 
 BOOST_AUTO_TEST_CASE(pid_file_holds_the_master_pid) {
-  it::TestServer server(it::simple_config(), [](const it::TempDir& d) {
-    d.write("html/index.html", "index\n");
-  });
+  it::TestServer server(it::simple_config(),
+                        [](const it::TempDir& d) { d.write("html/index.html", "index\n"); });
   const auto pid_path = server.dir() / "serverd.pid";
   std::string text;
   for (int i = 0; i < 100 && text.empty(); ++i) {  // <= 2 s
@@ -43,10 +40,10 @@ BOOST_AUTO_TEST_CASE(pid_file_holds_the_master_pid) {
 }
 
 BOOST_AUTO_TEST_CASE(term_stops_everything_with_exit_code_0) {
-  it::TestServer server(it::simple_config(), [](const it::TempDir& d) {
-    d.write("html/index.html", "index\n");
-  });
+  it::TestServer server(it::simple_config(),
+                        [](const it::TempDir& d) { d.write("html/index.html", "index\n"); });
   BOOST_TEST(server.get("/index.html").status == 200);  // workers are up
+  server.expect_clean_exit(false);                      // checked here instead
   const it::StopResult r = server.process().stop(std::chrono::seconds(2));
   BOOST_TEST_CONTEXT(server.diagnostics()) {
     BOOST_TEST(r.exited);

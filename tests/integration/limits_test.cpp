@@ -1,7 +1,6 @@
 // Core limits and protocol errors: 414, 431, 413, 400 (and close), 408 timeouts, keep-alive
 // timeout and keepalive_requests.
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <thread>
 
@@ -46,7 +45,10 @@ struct LimitsServer : it::TestServer {
 };
 
 std::string post_r(std::string_view headers, std::string_view body = "") {
-  return std::string("POST /r HTTP/1.1\r\nHost: localhost\r\n").append(headers).append("\r\n").append(body);
+  return std::string("POST /r HTTP/1.1\r\nHost: localhost\r\n")
+      .append(headers)
+      .append("\r\n")
+      .append(body);
 }
 
 }  // namespace
@@ -54,8 +56,8 @@ std::string post_r(std::string_view headers, std::string_view body = "") {
 BOOST_FIXTURE_TEST_SUITE(limits, LimitsServer)
 
 BOOST_AUTO_TEST_CASE(uri_longer_than_max_uri_length_is_414) {
-  const std::string ok_target = "/r" + std::string(1000, 'a');     // 1002 bytes <= 1 KiB
-  const std::string long_target = "/r" + std::string(1100, 'a');   // 1102 bytes > 1 KiB
+  const std::string ok_target = "/r" + std::string(1000, 'a');    // 1002 bytes <= 1 KiB
+  const std::string long_target = "/r" + std::string(1100, 'a');  // 1102 bytes > 1 KiB
   BOOST_TEST(status_of(it::get_request(ok_target)) == 200);
   BOOST_TEST(status_of(it::get_request(long_target)) == 414);
   // Rejected as soon as the line is too long, not when it ends.
@@ -97,13 +99,26 @@ BOOST_AUTO_TEST_CASE(malformed_request_line_is_400_and_closed) {
 }
 
 BOOST_AUTO_TEST_CASE(ambiguous_framing_is_400) {
-  BOOST_TEST(status_of(post_r("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
-                              "0\r\n\r\n")) == 400);
-  BOOST_TEST(status_of(post_r("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
-                              "0\r\n\r\n")) == 400);
+  BOOST_TEST(
+      status_of(post_r("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")) == 400);
+  BOOST_TEST(
+      status_of(post_r("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", "0\r\n\r\n")) == 400);
   BOOST_TEST(status_of(post_r("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!")) == 400);
   BOOST_TEST(status_of(post_r("Content-Length: abc\r\n", "hello")) == 400);
   BOOST_TEST(status_of(post_r("Content-Length: -1\r\n", "hello")) == 400);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_header_field_names_are_400) {
+  // RFC 9112 5.1: whitespace between field name and colon MUST be rejected with 400
+  // (request smuggling); a field name is a non-empty token.
+  const char* const bad[] = {"Host : localhost\r\n", "X-Bad : 1\r\n", "Bad Name: x\r\n",
+                             ": empty-name\r\n",     "X\x7fY: z\r\n", "X(Y): z\r\n"};
+  for (const char* header : bad) {
+    BOOST_TEST_CONTEXT("header " << it::printable(header)) {
+      BOOST_TEST(status_of("GET /r HTTP/1.1\r\nHost: localhost\r\n" + std::string(header) +
+                           "\r\n") == 400);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(incomplete_head_times_out_with_408_and_close) {

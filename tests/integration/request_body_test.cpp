@@ -1,7 +1,6 @@
 // Request bodies are consumed exactly (Content-Length, chunked, Expect: 100-continue), so the
 // next request on the connection is parsed from the right byte.
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <thread>
 
@@ -26,7 +25,10 @@ struct BodyServer : it::TestServer {
 };
 
 std::string post(std::string_view headers, std::string_view body) {
-  return std::string("POST /r HTTP/1.1\r\nHost: localhost\r\n").append(headers).append("\r\n").append(body);
+  return std::string("POST /r HTTP/1.1\r\nHost: localhost\r\n")
+      .append(headers)
+      .append("\r\n")
+      .append(body);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // 1,000 malformed requests, each on its own connection: every one gets a 4xx or a close,
 // nothing hangs, nothing crashes, and a valid request still works afterwards.
 #include <boost/test/unit_test.hpp>
-
 #include <chrono>
 #include <map>
 #include <string>
@@ -49,18 +48,26 @@ const char* const kHost = "Host: localhost\r\nConnection: close\r\n";
 // Every case is decidable from the bytes sent: a correct server answers (4xx) or closes at
 // once, without waiting for more input.
 std::string malformed_request(int index, Rng& rng) {
-  static const char* const bad_methods[] = {"G@T", "GET\x01", "GE T", "(GET)", "GET/",
-                                            "\x80\x81", "G\tET", "{}", "GET,POST"};
-  static const char* const bad_versions[] = {"HTTP/9.9", "HTTX/1.1", "http/1.1", "HTTP/1.10",
-                                             "HTTP/1.", "HTTP/", "HTTP/1.1 extra", "HTTP/-1.1",
-                                             "HTTP/1,1"};
-  static const char* const bad_chunks[] = {"zz\r\n", "-1\r\n", "ffffffffffffffffffffff\r\n",
-                                           "5\r\nhello\r\nX\r\n", "5\r\nhelloXX0\r\n\r\n",
-                                           " 5\r\nhello\r\n", "0x5\r\nhello\r\n",
+  static const char* const bad_methods[] = {"G@T",      "GET\x01", "GE T", "(GET)",   "GET/",
+                                            "\x80\x81", "G\tET",   "{}",   "GET,POST"};
+  static const char* const bad_versions[] = {"HTTP/9.9",       "HTTX/1.1",  "http/1.1",
+                                             "HTTP/1.10",      "HTTP/1.",   "HTTP/",
+                                             "HTTP/1.1 extra", "HTTP/-1.1", "HTTP/1,1"};
+  static const char* const bad_chunks[] = {"zz\r\n",
+                                           "-1\r\n",
+                                           "ffffffffffffffffffffff\r\n",
+                                           "5\r\nhello\r\nX\r\n",
+                                           "5\r\nhelloXX0\r\n\r\n",
+                                           " 5\r\nhello\r\n",
+                                           "0x5\r\nhello\r\n",
                                            "5\r\nhello\r\n\r\n\r\n"};
-  static const char* const bad_headers[] = {"NoColon\r\n", "Host : x\r\n", " Folded: x\r\n",
-                                            "Bad Name: x\r\n", ": empty\r\n",
-                                            "X-A: b\rc\r\n", "Content-Length: 1e3\r\n",
+  static const char* const bad_headers[] = {"NoColon\r\n",
+                                            "Host : x\r\n",
+                                            " Folded: x\r\n",
+                                            "Bad Name: x\r\n",
+                                            ": empty\r\n",
+                                            "X-A: b\rc\r\n",
+                                            "Content-Length: 1e3\r\n",
                                             "Content-Length: 99999999999999999999999999\r\n",
                                             "Transfer-Encoding: gzip, chunked, zz\r\n"};
   switch (index % 9) {
@@ -86,14 +93,21 @@ std::string malformed_request(int index, Rng& rng) {
       return rng.below(2) == 0 ? "GET / HTTP/1.1\nHost: localhost\nConnection: close\n\n"
                                : "GET / HTTP/1.1\r\nHost: localhost\nConnection: close\r\n\r\n";
     case 6:  // invalid chunk sizes
-      return std::string("POST /r HTTP/1.1\r\n") + kHost +
-             "Transfer-Encoding: chunked\r\n\r\n" + rng.pick(bad_chunks);
+      return std::string("POST /r HTTP/1.1\r\n") + kHost + "Transfer-Encoding: chunked\r\n\r\n" +
+             rng.pick(bad_chunks);
     case 7:  // bad header lines
       return std::string("GET / HTTP/1.1\r\n") + kHost + rng.pick(bad_headers) + "\r\n";
     default: {  // control bytes or spaces in the target, mangled request lines
-      static const char* const lines[] = {"GET /a\x01" "b HTTP/1.1", "GET /a b HTTP/1.1",
-                                          "GET", "GET  / HTTP/1.1", " / HTTP/1.1",
-                                          "GET \x7f HTTP/1.1", "GET / HTTP/1.1 ", "\x16\x03\x01"};
+      static const char* const lines[] = {
+          "GET /a\x01"
+          "b HTTP/1.1",
+          "GET /a b HTTP/1.1",
+          "GET",
+          "GET  / HTTP/1.1",
+          " / HTTP/1.1",
+          "GET \x7f HTTP/1.1",
+          "GET / HTTP/1.1 ",
+          "\x16\x03\x01"};
       return std::string(rng.pick(lines)) + "\r\n" + kHost + "\r\n";
     }
   }
@@ -164,14 +178,13 @@ std::optional<std::vector<pid_t>> settled_children(pid_t master) {
 BOOST_AUTO_TEST_SUITE(robustness)
 
 BOOST_AUTO_TEST_CASE(thousand_malformed_requests) {
-  it::TestServer server(
-      it::simple_config("client_header_timeout = \"2s\"\n"
-                        "keepalive_timeout = \"2s\"\n"
-                        "max_uri_length = \"1KiB\"\n"
-                        "max_header_size = \"4KiB\"\n",
-                        "  [[server.location]]\n  path = \"/r\"\n"
-                        "  return = { status = 200, body = \"r\\n\" }\n"),
-      [](const it::TempDir& d) { d.write("html/index.html", "index\n"); });
+  it::TestServer server(it::simple_config("client_header_timeout = \"2s\"\n"
+                                          "keepalive_timeout = \"2s\"\n"
+                                          "max_uri_length = \"1KiB\"\n"
+                                          "max_header_size = \"4KiB\"\n",
+                                          "  [[server.location]]\n  path = \"/r\"\n"
+                                          "  return = { status = 200, body = \"r\\n\" }\n"),
+                        [](const it::TempDir& d) { d.write("html/index.html", "index\n"); });
   BOOST_REQUIRE(server.get("/r").status == 200);
   const pid_t master = server.process().pid();
   const auto children_before = settled_children(master);

@@ -1,7 +1,6 @@
 // Virtual hosts (exact, wildcard, default server) and nginx's location precedence; each
 // location answers with its own `return` body so the test sees which one matched.
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <utility>
 
@@ -71,15 +70,16 @@ BOOST_AUTO_TEST_CASE(server_selected_by_host) {
 BOOST_AUTO_TEST_CASE(default_server_flag_wins_over_order) {
   const std::string config =
       it::config_prelude() + server_block("[\"127.0.0.1:{PORT}\"]", R"(["one.test"])", "one\\n") +
-      server_block("[{ address = \"127.0.0.1:{PORT}\", default_server = true }]",
-                   R"(["two.test"])", "two\\n");
+      server_block("[{ address = \"127.0.0.1:{PORT}\", default_server = true }]", R"(["two.test"])",
+                   "two\\n");
   it::TestServer server(config);
   check_hosts(server, {{"one.test", "one\n"}, {"two.test", "two\n"}, {"unknown.test", "two\n"}});
 }
 
 BOOST_AUTO_TEST_CASE(location_precedence_as_nginx) {
-  std::string config = it::config_prelude() +
-                       "[[server]]\nlisten = [\"127.0.0.1:{PORT}\"]\nserver_name = [\"localhost\"]\n";
+  std::string config =
+      it::config_prelude() +
+      "[[server]]\nlisten = [\"127.0.0.1:{PORT}\"]\nserver_name = [\"localhost\"]\n";
   config += location("/", "prefix", "root");
   config += location("/images/", "prefix", "images");
   config += location("/images/deep/", "prefix", "deep");
@@ -93,22 +93,22 @@ BOOST_AUTO_TEST_CASE(location_precedence_as_nginx) {
   it::TestServer server(config);
 
   const std::pair<const char*, const char*> cases[] = {
-      {"/logo.gif", "exact\n"},            // exact beats everything
-      {"/logo.gif?v=2", "exact\n"},        // the query is not part of the match
+      {"/logo.gif", "exact\n"},      // exact beats everything
+      {"/logo.gif?v=2", "exact\n"},  // the query is not part of the match
       {"/exact", "exact-only\n"},
-      {"/exact/more", "root\n"},           // exact means exact
-      {"/static/a.gif", "priority\n"},     // priority_prefix beats regex
+      {"/exact/more", "root\n"},        // exact means exact
+      {"/static/a.gif", "priority\n"},  // priority_prefix beats regex
       {"/static/a.png", "priority\n"},
-      {"/static/js/a.txt", "static-js\n"}, // a longer plain prefix under a priority one...
-      {"/static/js/a.gif", "regex\n"},     // ...does not stop the regexes
-      {"/images/a.gif", "regex\n"},        // regex beats prefix; first regex in file order
-      {"/images/a.png", "icase\n"},        // regex_icase
+      {"/static/js/a.txt", "static-js\n"},  // a longer plain prefix under a priority one...
+      {"/static/js/a.gif", "regex\n"},      // ...does not stop the regexes
+      {"/images/a.gif", "regex\n"},         // regex beats prefix; first regex in file order
+      {"/images/a.png", "icase\n"},         // regex_icase
       {"/images/a.PnG", "icase\n"},
-      {"/images/a.GIF", "images\n"},       // plain regex is case-sensitive
+      {"/images/a.GIF", "images\n"},  // plain regex is case-sensitive
       {"/images/a.txt", "images\n"},
-      {"/images/deep/a.txt", "deep\n"},    // longest prefix
+      {"/images/deep/a.txt", "deep\n"},  // longest prefix
       {"/images/deep/a.jpg", "regex\n"},
-      {"/imag%65s/a.txt", "images\n"},     // matched on the decoded path
+      {"/imag%65s/a.txt", "images\n"},  // matched on the decoded path
       {"/other", "root\n"},
       {"/", "root\n"},
   };

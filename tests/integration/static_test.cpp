@@ -1,10 +1,9 @@
 // The static module: exact bytes, MIME types, validators (ETag / Last-Modified -> 304),
 // ranges (206 / 416), index files, directory redirects, 404, and path traversal attempts.
-#include <boost/test/unit_test.hpp>
-
 #include <sys/stat.h>
 
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <ctime>
 #include <regex>
@@ -32,8 +31,7 @@ std::string imf_date(std::time_t t) {
   static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
+                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf.data();
 }
 
@@ -119,8 +117,8 @@ BOOST_AUTO_TEST_CASE(conditional_requests_get_304_without_body) {
   BOOST_TEST(by_etag.header("ETag").value_or("<none>") == etag);
   BOOST_TEST(conn.quiet_for(150ms), "bytes after a 304: " << it::printable(conn.buffered()));
 
-  conn.send(it::get_request("/index.html", "localhost",
-                            "If-Modified-Since: " + last_modified + "\r\n"));
+  conn.send(
+      it::get_request("/index.html", "localhost", "If-Modified-Since: " + last_modified + "\r\n"));
   const it::Response by_date = conn.expect_response();
   BOOST_TEST(by_date.status == 304);
   BOOST_TEST(conn.quiet_for(150ms), "bytes after a 304: " << it::printable(conn.buffered()));
@@ -146,8 +144,7 @@ BOOST_AUTO_TEST_CASE(byte_ranges) {
   conn.send(it::get_request("/file.txt", "localhost", "Range: bytes=-5\r\n"));
   const it::Response last = conn.expect_response();
   BOOST_TEST(last.status == 206);
-  BOOST_TEST(last.header("Content-Range").value_or("<none>") ==
-             "bytes 32-36/" + size);
+  BOOST_TEST(last.header("Content-Range").value_or("<none>") == "bytes 32-36/" + size);
   BOOST_TEST(last.body == kText.substr(kText.size() - 5));
 
   conn.send(it::get_request("/file.txt", "localhost", "Range: bytes=30-\r\n"));

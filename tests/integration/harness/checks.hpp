@@ -1,7 +1,6 @@
 #pragma once
 // Boost.Test assertions shared by the integration tests.
 #include <boost/test/unit_test.hpp>
-
 #include <regex>
 #include <string>
 #include <string_view>

@@ -153,7 +153,9 @@ HttpConnection& HttpConnection::operator=(HttpConnection&& other) noexcept {
   return *this;
 }
 
-HttpConnection::~HttpConnection() { close_fd(); }
+HttpConnection::~HttpConnection() {
+  close_fd();
+}
 
 void HttpConnection::close_fd() noexcept {
   if (fd_ >= 0) ::close(fd_);
@@ -188,7 +190,9 @@ void HttpConnection::send(std::string_view bytes, std::chrono::milliseconds time
   }
 }
 
-void HttpConnection::shutdown_write() noexcept { ::shutdown(fd_, SHUT_WR); }
+void HttpConnection::shutdown_write() noexcept {
+  ::shutdown(fd_, SHUT_WR);
+}
 
 HttpConnection::Fill HttpConnection::fill(Clock::time_point deadline) {
   if (reset_) return Fill::reset;
@@ -240,8 +244,8 @@ ReadResult HttpConnection::read_response(const ReadOptions& options) {
     if (f == Fill::reset) {
       return failure(ReadStatus::reset, "reset inside the response head: " + printable(buf_));
     }
-    return failure(ReadStatus::malformed, "connection ended inside the response head: " +
-                                              printable(buf_));
+    return failure(ReadStatus::malformed,
+                   "connection ended inside the response head: " + printable(buf_));
   }
   if (head_end == std::string::npos) return failure(ReadStatus::malformed, "no head");
   ReadResult result;
@@ -292,7 +296,8 @@ ReadResult HttpConnection::read_response(const ReadOptions& options) {
       size_text = size_text.substr(0, size_text.find(';'));
       if (size_text.empty() || size_text.size() > 15 ||
           size_text.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
-        return failure(ReadStatus::malformed, "bad chunk size line: " + printable(buf_.substr(0, eol)));
+        return failure(ReadStatus::malformed,
+                       "bad chunk size line: " + printable(buf_.substr(0, eol)));
       }
       const std::size_t size = std::stoul(std::string(size_text), nullptr, 16);
       buf_.erase(0, eol + 2);
@@ -354,8 +359,8 @@ ReadResult HttpConnection::read_response(const ReadOptions& options) {
 Response HttpConnection::expect_response(const ReadOptions& options) {
   ReadResult r = read_response(options);
   if (r.status != ReadStatus::ok) {
-    throw std::runtime_error(std::string("no valid HTTP response: ") + to_string(r.status) +
-                             ": " + r.error);
+    throw std::runtime_error(std::string("no valid HTTP response: ") + to_string(r.status) + ": " +
+                             r.error);
   }
   return std::move(r.response);
 }
@@ -372,7 +377,7 @@ CloseResult HttpConnection::wait_for_close(std::chrono::milliseconds timeout) {
     buf_.clear();
     if (f == Fill::data) continue;
     r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    r.kind = f == Fill::eof ? CloseKind::fin
+    r.kind = f == Fill::eof       ? CloseKind::fin
              : f == Fill::timeout ? CloseKind::timeout
                                   : CloseKind::reset;
     return r;
@@ -402,7 +407,9 @@ Response fetch(int port, std::string_view request, const ReadOptions& options) {
 
 bool is_imf_fixdate(std::string_view text) {
   static const std::regex re(
-      R"(^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-3][0-9] (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-2][0-9]:[0-5][0-9]:[0-6][0-9] GMT$)");
+      "^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-3][0-9] "
+      "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+      "[0-9]{4} [0-2][0-9]:[0-5][0-9]:[0-6][0-9] GMT$");
   return std::regex_match(text.begin(), text.end(), re);
 }
 
@@ -430,20 +437,28 @@ std::string printable(std::string_view bytes, std::size_t max) {
 
 const char* to_string(ReadStatus status) {
   switch (status) {
-    case ReadStatus::ok: return "ok";
-    case ReadStatus::closed: return "closed";
-    case ReadStatus::reset: return "reset";
-    case ReadStatus::timeout: return "timeout";
-    case ReadStatus::malformed: return "malformed";
+    case ReadStatus::ok:
+      return "ok";
+    case ReadStatus::closed:
+      return "closed";
+    case ReadStatus::reset:
+      return "reset";
+    case ReadStatus::timeout:
+      return "timeout";
+    case ReadStatus::malformed:
+      return "malformed";
   }
   return "?";
 }
 
 const char* to_string(CloseKind kind) {
   switch (kind) {
-    case CloseKind::fin: return "fin";
-    case CloseKind::reset: return "reset";
-    case CloseKind::timeout: return "timeout";
+    case CloseKind::fin:
+      return "fin";
+    case CloseKind::reset:
+      return "reset";
+    case CloseKind::timeout:
+      return "timeout";
   }
   return "?";
 }

@@ -19,9 +19,9 @@ struct Response {
   std::string version;  // "HTTP/1.1"
   int status = 0;
   std::string reason;
-  Headers headers;      // in order, as received (names as sent)
-  std::string body;     // decoded (chunked framing removed)
-  std::string raw_head; // status line + headers + the blank line, byte for byte
+  Headers headers;       // in order, as received (names as sent)
+  std::string body;      // decoded (chunked framing removed)
+  std::string raw_head;  // status line + headers + the blank line, byte for byte
   bool chunked = false;
   bool until_close = false;  // body delimited by the connection close
 

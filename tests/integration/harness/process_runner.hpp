@@ -28,8 +28,8 @@ std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);
 
 struct CommandResult {
   bool timed_out = false;
-  int exit_code = -1;    // valid when the process exited normally
-  int term_signal = 0;   // non-zero when killed by a signal
+  int exit_code = -1;   // valid when the process exited normally
+  int term_signal = 0;  // non-zero when killed by a signal
   std::string out;
   std::string err;
   std::string output() const { return out + err; }

@@ -60,7 +60,9 @@ ServerProcess::~ServerProcess() {
   }
 }
 
-void ServerProcess::reap(int status) { status_ = status; }
+void ServerProcess::reap(int status) {
+  status_ = status;
+}
 
 bool ServerProcess::alive() {
   if (status_) return false;
@@ -128,7 +130,11 @@ StopResult ServerProcess::stop(std::chrono::milliseconds grace) {
   return r;
 }
 
-std::string ServerProcess::stdout_text() const { return read_file(out_path_); }
-std::string ServerProcess::stderr_text() const { return read_file(err_path_); }
+std::string ServerProcess::stdout_text() const {
+  return read_file(out_path_);
+}
+std::string ServerProcess::stderr_text() const {
+  return read_file(err_path_);
+}
 
 }  // namespace serverd::itest

@@ -12,11 +12,11 @@
 namespace serverd::itest {
 
 struct StopResult {
-  bool exited = false;          // the master was reaped
-  int exit_code = -1;           // valid when it exited normally
-  int term_signal = 0;          // non-zero when it died of a signal
-  bool killed = false;          // TERM was not enough: KILL was sent to the master
-  bool group_leftovers = false; // processes of its group outlived the master (then KILLed)
+  bool exited = false;           // the master was reaped
+  int exit_code = -1;            // valid when it exited normally
+  int term_signal = 0;           // non-zero when it died of a signal
+  bool killed = false;           // TERM was not enough: KILL was sent to the master
+  bool group_leftovers = false;  // processes of its group outlived the master (then KILLed)
 };
 
 class ServerProcess {

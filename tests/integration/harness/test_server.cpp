@@ -1,5 +1,6 @@
 #include "test_server.hpp"
 
+#include <boost/test/unit_test.hpp>
 #include <stdexcept>
 #include <thread>
 
@@ -60,12 +61,20 @@ TestServer::TestServer(const std::string& config_template, const Populate& popul
     // Only a lost race for the port is worth another attempt.
     if (!exited || last_failure.find("in use") == std::string::npos) break;
   }
-  throw std::runtime_error("serverd did not start listening on 127.0.0.1:" +
-                           std::to_string(port_) + " within 5 s\n" + last_failure);
+  throw std::runtime_error("serverd did not start listening on 127.0.0.1:" + std::to_string(port_) +
+                           " within 5 s\n" + last_failure);
 }
 
 TestServer::~TestServer() {
-  if (process_) process_->stop();
+  if (!process_) return;
+  const bool was_alive = process_->alive();
+  const StopResult r = process_->stop();
+  if (!expect_clean_exit_) return;
+  // BOOST_TEST never throws: safe in a destructor, and reported against the running test.
+  BOOST_TEST(was_alive, "serverd had already exited before the end of the test");
+  BOOST_TEST(r.term_signal == 0, "serverd died of signal " << r.term_signal << " at TERM");
+  BOOST_TEST(!r.killed, "serverd ignored TERM for 2 s");
+  BOOST_TEST(!r.group_leftovers, "serverd left processes behind after TERM");
 }
 
 Response TestServer::fetch(std::string_view request, const ReadOptions& options) const {

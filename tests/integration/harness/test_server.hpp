@@ -41,6 +41,10 @@ class TestServer {
   int port() const { return port_; }
   std::filesystem::path config_path() const { return dir_ / "serverd.toml"; }
   ServerProcess& process() { return *process_; }
+  // By default the destructor stops the server and checks (BOOST_TEST) that TERM made it exit
+  // without a crash and without leaving processes behind. Tests that kill it on purpose turn
+  // this off.
+  void expect_clean_exit(bool on) { expect_clean_exit_ = on; }
 
   HttpConnection connect() const { return HttpConnection::connect(port_); }
   // One request on a fresh connection.
@@ -58,6 +62,7 @@ class TestServer {
   TempDir dir_;
   int port_ = 0;
   std::unique_ptr<ServerProcess> process_;
+  bool expect_clean_exit_ = true;
 };
 
 // Deterministic pseudo-random bytes (all 256 values occur).

@@ -57,3 +57,23 @@ index = ["index.html", "index.htm"]
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace serverd
+
+// Regression: `index`/`default_type` only tune the static module; they must not count as a
+// second content handler next to `return` (found while testing the static module).
+BOOST_AUTO_TEST_CASE(tuning_keys_do_not_claim_the_handler) {
+  const auto& modules = serverd::builtin_modules();
+  auto r = serverd::load_config_text(R"(
+[[server]]
+listen = "127.0.0.1:8080"
+root = "html"
+  [[server.location]]
+  path = "/x"
+  default_type = "text/plain"
+  index = ["a.html"]
+  return = 404
+)", "test.toml", "/srv", modules);
+  BOOST_TEST(r.errors.to_string() == "");
+  BOOST_REQUIRE(r.config);
+  const auto& loc = r.config->servers[0].locations[0];
+  BOOST_TEST(loc.handler == modules.index_of("return"));
+}

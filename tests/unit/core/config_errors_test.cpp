@@ -61,6 +61,21 @@ BOOST_AUTO_TEST_CASE(integer_out_of_range) {
              "test.toml:2:8: \"keep\" must be >= 0, got -1");
 }
 
+BOOST_AUTO_TEST_CASE(main_values_with_several_forms) {
+  BOOST_TEST(load_errors(R"([main]
+worker_processes = "many"
+worker_cpu_affinity = 1
+pid_file = ""
+[log]
+error_log = ""
+)") == "test.toml:2:20: invalid value \"many\" for \"worker_processes\" (expected \"auto\" or "
+       "1..1024)\n"
+       "test.toml:3:23: \"worker_cpu_affinity\" must be \"auto\", \"off\" or a boolean, not an "
+       "integer\n"
+       "test.toml:4:12: \"pid_file\" must not be empty\n"
+       "test.toml:6:13: \"error_log\" must be \"stderr\" or a path, not empty");
+}
+
 BOOST_AUTO_TEST_CASE(bad_duration) {
   BOOST_TEST(load_errors("[main]\nshutdown_timeout = \"5x\"\nupgrade_timeout = 30\n") ==
              "test.toml:2:20: invalid duration \"5x\" for \"shutdown_timeout\" (expected e.g. "

@@ -48,7 +48,7 @@ class FakeProxyModule : public Module {
 
  private:
   static constexpr std::array<ConfigKey, 1> kKeys{
-      {{"proxy_pass", static_cast<unsigned>(ConfigLevel::location)}}};
+      {{"proxy_pass", static_cast<unsigned>(ConfigLevel::location), true}}};
 };
 
 // Content handler owning `root` at server and location level; resolves it against the config
@@ -73,7 +73,7 @@ class FakeFilesModule : public Module {
 
  private:
   static constexpr std::array<ConfigKey, 1> kKeys{
-      {{"root", ConfigLevel::server | ConfigLevel::location}}};
+      {{"root", ConfigLevel::server | ConfigLevel::location, true}}};
 };
 
 // Content handler owning `return` (location only): an integer status or { status, location }.
@@ -110,7 +110,7 @@ class FakeRedirectModule : public Module {
 
  private:
   static constexpr std::array<ConfigKey, 1> kKeys{
-      {{"return", static_cast<unsigned>(ConfigLevel::location)}}};
+      {{"return", static_cast<unsigned>(ConfigLevel::location), true}}};
 };
 
 // Not a content handler: `server_tokens` at every level, default true from [main] down.
