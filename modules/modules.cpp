@@ -1,5 +1,6 @@
 #include "modules/modules.hpp"
 
+#include "modules/proxy/proxy_module.hpp"
 #include "modules/return/return_module.hpp"
 #include "modules/static/static_module.hpp"
 
@@ -10,8 +11,9 @@ const ModuleList& builtin_modules() {
   // it runs first when both could answer (an explicit `return` in a location whose `root`
   // is inherited from the server).
   static const ReturnModule return_module;
+  static const ProxyModule proxy_module;
   static const StaticModule static_module;
-  static const ModuleList list({&return_module, &static_module});
+  static const ModuleList list({&return_module, &proxy_module, &static_module});
   return list;
 }
 

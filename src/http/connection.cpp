@@ -48,6 +48,8 @@ Connection::~Connection() { release_slot(); }
 
 EventLoop& Connection::loop() { return owner_.loop(); }
 
+WorkerContext& Connection::worker() { return owner_.worker(); }
+
 const Request& Connection::request() const {
   assert(slot_);
   return slot_->request;
@@ -88,6 +90,11 @@ void Connection::run() {
       return;
     }
     if (output_pending() && !flush()) return;  // blocked: EPOLLOUT brings us back
+    if (want_writable_ && output_bytes() < output_bound_) {
+      want_writable_ = false;
+      if (async_) async_->on_client_writable();
+      continue;
+    }
     if (close_after_output_) {
       start_lingering_close();
       continue;
@@ -96,7 +103,12 @@ void Connection::run() {
       end_exchange();
       continue;
     }
+    if (tunnel_) {
+      if (!run_tunnel()) return;
+      continue;
+    }
     if (slot_ && message_done_) return;  // an asynchronous handler has not answered yet
+    if (body_paused_ && slot_ && dispatched_) return;  // the handler applies back-pressure
     if (in_.empty()) {
       if (!readable_) {
         if (!slot_) go_idle();
@@ -151,6 +163,10 @@ void Connection::parse_input() {
     slot_->parser.start(&slot_->request, limits);
     slot_->request.set_addresses(&peer_, &local_);
     dispatched_ = responded_ = message_done_ = handler_called_ = false;
+    response_started_ = chunked_out_ = head_only_ = want_writable_ = body_paused_ = false;
+    tunnel_ = tunnel_eof_sent_ = false;
+    async_ = nullptr;
+    output_bound_ = 64 * 1024;
     keep_alive_ = false;
     server_conf_ = nullptr;
     location_ = nullptr;
@@ -168,6 +184,8 @@ void Connection::parse_input() {
       message_done_ = true;
       if (!dispatched_) on_head();
       if (!handler_called_ && !responded_ && !closed_) call_handler();
+      if (async_ && !tunnel_) async_->on_request_body_end();
+      if (closed_) return;
       // Body timeouts are over; an asynchronous handler runs its own timers.
       if (!responded_) timer_.cancel();
       break;
@@ -224,17 +242,14 @@ void Connection::call_handler() {
   }
 }
 
-void Connection::on_body(std::string_view /*chunk*/) {
-  // No module consumes request bodies yet: they are read and discarded (with the size limit),
+void Connection::on_body(std::string_view chunk) {
+  // Without an asynchronous handler the body is read and discarded (within the size limit),
   // keeping the connection usable for the next request.
+  if (async_) async_->on_request_body(chunk);
 }
 
-void Connection::respond(Response&& response) {
-  assert(slot_ && !responded_);
-  if (!slot_ || responded_ || closed_) return;
-  responded_ = true;
+void Connection::begin_response(Response& response) {
   const Request& req = slot_->request;
-
   if (location_) {
     const auto& modules = owner_.modules();
     for (std::size_t i = 0; i < modules.size(); ++i) {
@@ -242,34 +257,46 @@ void Connection::respond(Response&& response) {
         modules[i].filter_headers(*this, response, *conf);
     }
   }
-
   const auto keepalive_requests =
       server_conf_ ? server_conf_->limits.keepalive_requests : 1000u;
-  keep_alive_ = req.keep_alive() && !response.close_connection && !draining_ &&
+  // After an Upgrade request that was not switched, the bytes that follow are not HTTP.
+  keep_alive_ = req.keep_alive() && !req.upgrade() && !response.close_connection && !draining_ &&
                 !owner_.draining() && requests_ + 1 < keepalive_requests;
+}
 
+void Connection::respond(Response&& response) {
+  assert(slot_ && !responded_ && !response_started_);
+  if (!slot_ || responded_ || response_started_ || closed_) return;
+  responded_ = true;
+  response_started_ = true;
+  async_ = nullptr;
+  begin_response(response);
   const bool no_body = bodyless_status(response.status);
   std::uint64_t length = no_body ? 0 : response.body_length();
-  write_head(response, length, !no_body);
-  if (!no_body && !req.is_head()) set_body(response);
+  write_head(response, length, no_body ? Framing::none : Framing::length);
+  if (!no_body && !slot_->request.is_head()) set_body(response);
   if (!keep_alive_) close_after_output_ = true;
   process();
 }
 
-void Connection::write_head(const Response& r, std::uint64_t content_length, bool send_length) {
+void Connection::write_head(const Response& r, std::uint64_t content_length, Framing framing) {
   fmt::memory_buffer head;
   auto out = std::back_inserter(head);
   fmt::format_to(out, "HTTP/1.1 {} {}\r\nServer: serverd\r\nDate: {}\r\n", r.status,
                  status_reason(r.status), owner_.date());
+  const bool switching = r.status == 101;
   for (const auto& h : r.headers) {
     // Framing is ours: a module cannot desynchronise the connection.
     if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") ||
-        iequals(h.name, "connection"))
+        iequals(h.name, "connection") || (!switching && iequals(h.name, "upgrade")))
       continue;
     fmt::format_to(out, "{}: {}\r\n", h.name, h.value);
   }
-  if (send_length) fmt::format_to(out, "Content-Length: {}\r\n", content_length);
-  if (!keep_alive_)
+  if (framing == Framing::length) fmt::format_to(out, "Content-Length: {}\r\n", content_length);
+  if (framing == Framing::chunked) fmt::format_to(out, "Transfer-Encoding: chunked\r\n");
+  if (switching)
+    fmt::format_to(out, "Connection: upgrade\r\n\r\n");
+  else if (!keep_alive_)
     fmt::format_to(out, "Connection: close\r\n\r\n");
   else if (slot_->request.version_minor() == 0)
     fmt::format_to(out, "Connection: keep-alive\r\n\r\n");
@@ -389,7 +416,8 @@ bool Connection::flush() {
 void Connection::fail(int status, std::string_view reason) {
   spdlog::info("client {}: {} ({}), closing connection", peer_.to_string(), reason, status);
   readable_ = false;  // read no further request bytes: they are discarded while lingering
-  if (!slot_ || responded_) {
+  notify_gone();  // an asynchronous handler learns its exchange is over
+  if (!slot_ || response_started_) {
     // The answer is (partly) out already; the only honest thing left is to end the connection.
     close_after_output_ = true;
     return;
@@ -400,8 +428,9 @@ void Connection::fail(int status, std::string_view reason) {
   Response r = make_error_response(status);
   r.close_connection = true;
   responded_ = true;
+  response_started_ = true;
   keep_alive_ = false;
-  write_head(r, r.body.size(), true);
+  write_head(r, r.body.size(), Framing::length);
   if (!slot_->request.is_head()) append_output(r.body);
   close_after_output_ = true;
 }
@@ -512,9 +541,14 @@ void Connection::linger() {
   owner_.loop().defer([this] { process(); });
 }
 
+void Connection::notify_gone() {
+  if (ExchangeHandler* h = std::exchange(async_, nullptr)) h->on_client_gone();
+}
+
 void Connection::close() {
   if (closed_) return;
   closed_ = true;
+  notify_gone();
   timer_.cancel();
   owner_.loop().remove(fd_.get());
   fd_.reset();

@@ -5,6 +5,7 @@
 // or closes it gracefully: shutdown(SHUT_WR) and a bounded "lingering" read so the client gets a
 // FIN after the last byte, never a reset that could destroy the response in flight.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,7 +44,18 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   const ServerConfig& server() const override { return *server_conf_; }
   const LocationConfig& location() const override { return *location_; }
   EventLoop& loop() override;
+  WorkerContext& worker() override;
+  std::string_view scheme() const override { return "http"; }
   void respond(Response&& response) override;
+  // Streaming (connection_stream.cpp)
+  void attach(ExchangeHandler* handler) override { async_ = handler; }
+  void pause_request_body(bool paused) override;
+  void start_response(Response&& head, std::optional<std::uint64_t> content_length) override;
+  bool send_body(std::string_view data) override;
+  void end_response() override;
+  void abort_response() override;
+  void start_tunnel(Response&& head) override;
+  void set_output_bound(std::size_t bytes) override { output_bound_ = bytes; }
 
   // The owner's intrusive list of live connections.
   Connection* prev = nullptr;
@@ -66,8 +78,14 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
 
   void append_output(std::string_view bytes);
   bool output_pending() const;
+  std::size_t output_bytes() const { return out_.size() + overflow_.size() - overflow_sent_; }
+  void begin_response(Response& response);
+  bool run_tunnel();
+  void notify_gone();
+  void schedule_flush();
   bool flush();
-  void write_head(const Response& response, std::uint64_t content_length, bool send_length);
+  enum class Framing { none, length, chunked, close };
+  void write_head(const Response& response, std::uint64_t content_length, Framing framing);
   void set_body(Response& response);
 
   void start_lingering_close();
@@ -94,6 +112,16 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   const LocationConfig* location_ = nullptr;
   std::uint32_t requests_ = 0;
 
+  ExchangeHandler* async_ = nullptr;
+  std::size_t output_bound_ = 64 * 1024;
+  bool body_paused_ = false;
+  bool response_started_ = false;
+  bool chunked_out_ = false;
+  bool head_only_ = false;
+  bool want_writable_ = false;
+  bool tunnel_ = false;
+  bool tunnel_eof_sent_ = false;
+  bool flush_scheduled_ = false;
   bool readable_ = true;  // edge-triggered: the socket may hold unread bytes
   bool in_process_ = false;
   bool dispatched_ = false;

@@ -26,6 +26,7 @@ void Request::reset() {
   chunked_ = false;
   keep_alive_ = true;
   expect_continue_ = false;
+  upgrade_ = false;
 }
 
 }  // namespace serverd

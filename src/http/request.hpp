@@ -43,6 +43,8 @@ class Request {
   bool has_body() const { return chunked_ || content_length_.value_or(0) > 0; }
   bool keep_alive() const { return keep_alive_; }
   bool expects_continue() const { return expect_continue_; }
+  // "Connection: upgrade" with an Upgrade header (e.g. a WebSocket handshake).
+  bool upgrade() const { return upgrade_; }
 
   const SocketAddress& peer() const { return *peer_; }
   const SocketAddress& local() const { return *local_; }
@@ -68,6 +70,7 @@ class Request {
   bool chunked_ = false;
   bool keep_alive_ = true;
   bool expect_continue_ = false;
+  bool upgrade_ = false;
 
  private:
   const SocketAddress* peer_ = nullptr;

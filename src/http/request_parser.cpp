@@ -234,6 +234,7 @@ int RequestParser::finish_head() {
     return fail(400, "request Transfer-Encoding without chunked");
   }
   r.keep_alive_ = llhttp_should_keep_alive(&parser_) != 0;
+  r.upgrade_ = parser_.upgrade != 0;
   if (r.minor_ == 0) {
     auto conn = r.header("connection");
     r.keep_alive_ = conn && contains_token(*conn, "keep-alive");

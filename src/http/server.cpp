@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unistd.h>
 
 #include "http/connection.hpp"
 #include "http/module.hpp"
@@ -28,7 +29,7 @@ class HttpServer::Listener final : public EventHandler {
     registered_ = true;
   }
   void disable() {
-    if (!registered_) return;
+    if (!registered_ || fd_ < 0) return;
     owner_.loop().remove(fd_);
     registered_ = false;
   }
@@ -41,10 +42,12 @@ class HttpServer::Listener final : public EventHandler {
   bool registered_ = false;
 };
 
-HttpServer::HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modules)
+HttpServer::HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modules,
+                       WorkerContext& worker)
     : loop_(loop),
       config_(std::move(config)),
       modules_(modules),
+      worker_(worker),
       router_(*config_),
       max_connections_(static_cast<std::size_t>(config_->main.worker_connections)),
       accept_retry_(loop.timers(), [this] { resume_accepting(); }) {}
@@ -148,6 +151,10 @@ void HttpServer::shutdown_gracefully() {
       if (connection_count_ == before) break;
     }
     accepting_ = false;
+  }
+  for (auto& l : listeners_) {
+    if (l->fd_ >= 0) ::close(l->fd_);
+    l->fd_ = -1;
   }
   for (Connection* c = connections_; c;) {
     Connection* next = c->next;  // drain() may close (and unlink) c

@@ -22,6 +22,7 @@ namespace serverd {
 
 class Connection;
 class ModuleList;
+class WorkerContext;
 
 // Parser + request, pooled so an idle connection holds neither.
 struct RequestSlot {
@@ -31,7 +32,7 @@ struct RequestSlot {
 
 class HttpServer {
  public:
-  HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modules);
+  HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modules, WorkerContext& worker);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -40,7 +41,9 @@ class HttpServer {
   // the config's listen addresses). The descriptor stays owned by the caller.
   void add_listener(int fd, const SocketAddress& address, bool exclusive);
   void stop_accepting();
-  // Stops accepting and drains every connection (see Connection::drain).
+  // Stops accepting and drains every connection (see Connection::drain). The listening
+  // descriptors of this process are closed: a quitting worker keeps no socket open that the
+  // kernel would go on completing handshakes for (other processes' copies are theirs).
   void shutdown_gracefully();
   // Closes every connection at once.
   void close_all();
@@ -57,6 +60,7 @@ class HttpServer {
 
   // --- for connections ---
   EventLoop& loop() { return loop_; }
+  WorkerContext& worker() { return worker_; }
   BufferPool& buffers() { return buffers_; }
   const Config& config() const { return *config_; }
   const ModuleList& modules() const { return modules_; }
@@ -75,6 +79,7 @@ class HttpServer {
   EventLoop& loop_;
   ConfigPtr config_;
   const ModuleList& modules_;
+  WorkerContext& worker_;
   Router router_;
   BufferPool buffers_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -252,6 +252,8 @@ void Master::begin_quit() {
     if (g->agent.respawn) g->agent.respawn->cancel();
     // The agents keep doing their chores while workers drain, and leave last.
     send_to(*g, MessageType::quit, true, false);
+    // Nobody will accept on them again: new connections are refused from now on.
+    g->listeners = ListenerSet();
   }
   deadline_ = std::make_unique<Timer>(loop_.timers(), [this] {
     spdlog::warn("shutdown_timeout reached: killing {} remaining processes", children_.size());

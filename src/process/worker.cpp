@@ -28,7 +28,7 @@ int run_worker(WorkerParams p) {
   WorkerContext context(loop, config, p.slot);
   for (const Module* m : *p.modules) m->init_worker(context);
 
-  HttpServer server(loop, p.config, *p.modules);
+  HttpServer server(loop, p.config, *p.modules, context);
   for (const auto& l : p.listeners) server.add_listener(l.fd, l.address, l.exclusive);
 
   bool quitting = false;
@@ -101,7 +101,9 @@ int run_worker(WorkerParams p) {
     }
     if (quitting && server.connection_count() == 0) loop.stop();
   }
+  server.close_all();
   for (const Module* m : *p.modules) m->exit_worker(context);
+  context.clear_states();
   spdlog::info("exiting");
   return 0;
 }

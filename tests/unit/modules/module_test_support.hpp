@@ -100,10 +100,28 @@ class FakeExchange : public Exchange {
     BOOST_FAIL("handler asked for the event loop");
     std::abort();
   }
+  WorkerContext& worker() override {
+    BOOST_FAIL("handler asked for the worker context");
+    std::abort();
+  }
+  std::string_view scheme() const override { return "http"; }
   void respond(Response&& response) override {
     ++responses;
     response_ = std::move(response);
   }
+  // The static and return modules answer in one piece: streaming is a test failure.
+  void attach(ExchangeHandler*) override { BOOST_FAIL("unexpected attach()"); }
+  void pause_request_body(bool) override { BOOST_FAIL("unexpected pause_request_body()"); }
+  void start_response(Response&&, std::optional<std::uint64_t>) override {
+    BOOST_FAIL("unexpected start_response()");
+  }
+  bool send_body(std::string_view) override {
+    BOOST_FAIL("unexpected send_body()");
+    return false;
+  }
+  void end_response() override { BOOST_FAIL("unexpected end_response()"); }
+  void abort_response() override { BOOST_FAIL("unexpected abort_response()"); }
+  void start_tunnel(Response&&) override { BOOST_FAIL("unexpected start_tunnel()"); }
 
   // The single response; fails the test when there was none or more than one.
   Response& response() {

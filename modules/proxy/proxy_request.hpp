@@ -1,0 +1,112 @@
+#pragma once
+// One proxied request: pick a server, connect (or reuse a pooled connection), send the head and
+// stream the request body, parse the response with llhttp and stream it to the client with
+// back-pressure both ways; retry on another server while that is safe; 502/504 otherwise.
+// After a 101 it becomes a byte tunnel (WebSocket).
+#include <llhttp.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/unique_fd.hpp"
+#include "upstream/keepalive_pool.hpp"
+#include "event/loop.hpp"
+#include "http/exchange.hpp"
+#include "http/header_list.hpp"
+
+namespace serverd {
+
+struct ProxyConf;
+struct UpstreamRuntime;
+struct UpstreamPeer;
+class ProxyRuntime;
+
+class ProxyRequest final : public ExchangeHandler, public EventHandler {
+ public:
+  static void start(Exchange& exchange, const ProxyConf& conf, UpstreamRuntime& upstream,
+                    ProxyRuntime& runtime);
+  ~ProxyRequest();
+
+ private:
+  ProxyRequest(Exchange& exchange, const ProxyConf& conf, UpstreamRuntime& upstream,
+               ProxyRuntime& runtime);
+  ProxyRequest(const ProxyRequest&) = delete;
+  ProxyRequest& operator=(const ProxyRequest&) = delete;
+
+  // ExchangeHandler
+  void on_request_body(std::string_view chunk) override;
+  void on_request_body_end() override;
+  void on_client_writable() override;
+  void on_client_gone() override;
+  // Upstream socket
+  void on_event(std::uint32_t events) override;
+  void on_timer();
+
+  void connect_next();
+  void connected();
+  void write_upstream();
+  void read_upstream();
+  bool feed(const char* data, std::size_t len);
+  int on_response_head();
+  void complete_response(bool leftover);
+  void enter_tunnel(const char* rest, std::size_t len);
+  void attempt_failed(const std::string& reason, bool timeout);
+  bool replayable() const;
+  void close_upstream();
+  void finish();
+  void arm_io_timer();
+  std::string describe() const;
+
+  static int cb_header_field(llhttp_t* p, const char* at, std::size_t len);
+  static int cb_header_value(llhttp_t* p, const char* at, std::size_t len);
+  static int cb_headers_complete(llhttp_t* p);
+  static int cb_body(llhttp_t* p, const char* at, std::size_t len);
+  static int cb_message_complete(llhttp_t* p);
+  static const llhttp_settings_t& settings();
+
+  Exchange* ex_;
+  const ProxyConf& conf_;
+  UpstreamRuntime& up_;
+  EventLoop& loop_;
+  Timer timer_;
+  std::string method_;
+  std::string target_;   // for log lines
+  std::string client_ip_;
+  std::string hash_key_;
+  std::string head_;
+  std::size_t head_sent_ = 0;
+  std::string body_out_;  // request body bytes (framed) not yet written upstream
+  std::size_t body_sent_ = 0;
+  bool body_bytes_written_ = false;
+  bool request_body_end_ = false;
+  bool request_chunked_ = false;
+  bool client_paused_ = false;
+  bool upgrade_request_ = false;
+  bool head_request_ = false;
+  bool idempotent_ = false;
+
+  UpstreamPeer* peer_ = nullptr;
+  UpstreamConnectionPtr conn_;
+  bool reused_ = false;
+  bool connecting_ = false;
+  bool upstream_readable_ = false;
+  bool upstream_paused_ = false;  // the client's output is full
+  bool shut_write_ = false;
+  int tries_ = 0;
+  int max_tries_ = 1;
+  std::uint64_t tried_ = 0;
+
+  llhttp_t parser_;
+  std::vector<Header> headers_;
+  bool in_value_ = false;
+  bool any_response_byte_ = false;
+  bool interim_ = false;
+  bool switching_ = false;
+  bool response_started_ = false;
+  bool message_done_ = false;
+  bool tunnel_ = false;
+  bool done_ = false;
+};
+
+}  // namespace serverd

@@ -1,0 +1,46 @@
+#pragma once
+#include <cstddef>
+
+#include "core/unique_fd.hpp"
+#include "event/loop.hpp"
+
+namespace serverd {
+
+// A connection to an upstream server, registered with epoll once for its whole life
+// (edge-triggered, in and out). Whoever uses it, a request or the idle pool, only swaps the
+// delegate: moving a connection between a request and the pool costs no epoll_ctl call.
+class UpstreamConnection final : public EventHandler {
+ public:
+  UpstreamConnection(EventLoop& loop, UniqueFd fd, std::size_t peer)
+      : loop_(loop), fd_(std::move(fd)), peer_(peer) {}
+  ~UpstreamConnection() { close(); }
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+
+  static constexpr std::uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  void register_with_loop() {
+    loop_.add(fd_.get(), kEvents, this);
+    registered_ = true;
+  }
+  void set_delegate(EventHandler* delegate) { delegate_ = delegate; }
+  int fd() const { return fd_.get(); }
+  std::size_t peer() const { return peer_; }
+  void close() {
+    if (registered_) loop_.remove(fd_.get());
+    registered_ = false;
+    delegate_ = nullptr;
+    fd_.reset();
+  }
+  void on_event(std::uint32_t events) override {
+    if (delegate_) delegate_->on_event(events);
+  }
+
+ private:
+  EventLoop& loop_;
+  UniqueFd fd_;
+  std::size_t peer_;
+  EventHandler* delegate_ = nullptr;
+  bool registered_ = false;
+};
+
+}  // namespace serverd
