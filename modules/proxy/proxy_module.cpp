@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "core/units.hpp"
 #include "http/exchange.hpp"
 #include "modules/proxy/proxy_conf.hpp"
@@ -137,6 +140,25 @@ void ProxyModule::init_worker(WorkerContext& worker) const {
 }
 
 void ProxyModule::exit_worker(WorkerContext& worker) const { worker.set_state(this, nullptr); }
+
+void ProxyModule::on_broadcast(WorkerContext& worker, std::string_view topic,
+                               std::string_view payload) const {
+  if (topic != "health") return;
+  auto* runtime = worker.state<ProxyRuntime>(this);
+  if (!runtime) return;
+  while (!payload.empty()) {
+    std::size_t nl = payload.find('\n');
+    std::string_view line = payload.substr(0, nl);
+    payload = nl == std::string_view::npos ? std::string_view() : payload.substr(nl + 1);
+    std::size_t a = line.find(' '), b = line.rfind(' ');
+    if (a == std::string_view::npos || a == b) continue;
+    UpstreamRuntime* up = runtime->find(line.substr(0, a));
+    if (!up) continue;
+    std::size_t index = std::strtoul(std::string(line.substr(a + 1, b - a - 1)).c_str(), nullptr, 10);
+    bool is_up = line.substr(b + 1) == "up";
+    up->group.set_health(index, is_up);
+  }
+}
 
 void ProxyModule::handle(Exchange& exchange, const ModuleConf& c) const {
   const auto& conf = static_cast<const ProxyConf&>(c);

@@ -19,6 +19,9 @@ class ProxyModule final : public Module {
   bool streams_request_body() const override { return true; }
   void init_worker(WorkerContext& worker) const override;
   void exit_worker(WorkerContext& worker) const override;
+  // "health": lines "<upstream> <server index> up|down" from the agent's health checks.
+  void on_broadcast(WorkerContext& worker, std::string_view topic,
+                    std::string_view payload) const override;
 };
 
 }  // namespace serverd

@@ -113,6 +113,13 @@ void ProxyRequest::connect_next() {
   }
   if (peer_->index < 64) tried_ |= std::uint64_t{1} << peer_->index;
   ++tries_;
+  if (ex_) {
+    // Every server tried, as nginx's $upstream_addr: "10.0.0.1:80, 10.0.0.2:80".
+    std::string& addrs = ex_->log_info().upstream_addr;
+    if (!addrs.empty()) addrs += ", ";
+    addrs += peer_->config->address.to_string();
+    if (tries_ == 1) started_ = loop_.now();
+  }
   up_.group.acquire(*peer_);
 
   // Fresh state for this attempt.
@@ -421,6 +428,9 @@ void ProxyRequest::complete_response(bool leftover) {
                       request_body_end_;
   bool reusable = !leftover && request_sent && llhttp_should_keep_alive(&parser_) != 0 &&
                   !upgrade_request_;
+  if (ex_)
+    ex_->log_info().upstream_response_time_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(loop_.now() - started_).count();
   if (ex_) ex_->end_response();
   ex_ = nullptr;
   if (peer_) {
@@ -466,9 +476,8 @@ void ProxyRequest::attempt_failed(const std::string& reason, bool timeout) {
   close_upstream();
   if (peer_) {
     if (!stale && up_.group.report_failure(*peer_, loop_.now()))
-      spdlog::warn("upstream \"{}\" server {} is marked down for {}ms after {} failures",
-                   up_.config->name, peer_->config->address.to_string(),
-                   peer_->config->fail_timeout.count(), peer_->config->max_fails);
+      spdlog::warn("upstream \"{}\" server {} is marked down for {}ms", up_.config->name,
+                   peer_->config->address.to_string(), peer_->config->fail_timeout.count());
     up_.group.release(*peer_);
     if (stale && peer_->index < 64) {
       tried_ &= ~(std::uint64_t{1} << peer_->index);  // the server itself did nothing wrong
@@ -517,6 +526,9 @@ void ProxyRequest::close_upstream() {
 void ProxyRequest::finish() {
   if (done_) return;
   done_ = true;
+  if (ex_ && tries_ > 0)
+    ex_->log_info().upstream_response_time_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(loop_.now() - started_).count();
   timer_.cancel();
   close_upstream();
   if (peer_) {

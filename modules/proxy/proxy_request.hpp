@@ -96,6 +96,7 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   int tries_ = 0;
   int max_tries_ = 1;
   std::uint64_t tried_ = 0;
+  Clock::time_point started_{};
 
   llhttp_t parser_;
   std::vector<Header> headers_;

@@ -57,8 +57,19 @@ struct UpstreamServerConfig {
   bool backup = false;
 };
 
+// Active health checks, performed by the agent for the whole server.
+struct HealthCheckConfig {
+  std::string path = "/";
+  Duration interval{5'000};
+  Duration timeout{1'000};
+  int rise = 2;   // consecutive successes that bring a down server back
+  int fall = 3;   // consecutive failures that take an up server down
+  std::vector<int> statuses;  // expected statuses; empty = any 2xx or 3xx
+};
+
 struct UpstreamConfig {
   SourcePos pos;
+  std::optional<HealthCheckConfig> health_check;
   std::string name;
   std::string balance = "round_robin";  // round_robin|least_conn|ip_hash|hash|random
   std::string hash_key;                 // for balance = "hash", e.g. "$request_uri"

@@ -174,6 +174,20 @@ void dump_upstream(const UpstreamConfig& up, Writer& w) {
   w.kv("balance", quote(up.balance));
   if (up.balance == "hash") w.kv("hash_key", quote(up.hash_key));
   w.kv("keepalive", std::to_string(up.keepalive));
+  if (up.health_check) {
+    const HealthCheckConfig& h = *up.health_check;
+    std::string line = "health_check = { path = " + quote(h.path) + ", interval = " +
+                       quote(format_duration(h.interval)) + ", timeout = " +
+                       quote(format_duration(h.timeout)) + ", rise = " + std::to_string(h.rise) +
+                       ", fall = " + std::to_string(h.fall);
+    if (!h.statuses.empty()) {
+      line += ", status = [";
+      for (std::size_t i = 0; i < h.statuses.size(); ++i)
+        line += (i ? ", " : "") + std::to_string(h.statuses[i]);
+      line += "]";
+    }
+    w.line(line + " }");
+  }
   w.line("servers = [");
   for (const UpstreamServerConfig& s : up.servers) {
     w.line("  { address = " + quote(s.address.to_string()) + ", weight = " +

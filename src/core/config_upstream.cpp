@@ -11,8 +11,48 @@
 namespace serverd {
 namespace {
 
-constexpr std::array<std::string_view, 5> kUpstreamKeys{"name", "balance", "hash_key", "keepalive",
-                                                        "servers"};
+constexpr std::array<std::string_view, 6> kUpstreamKeys{"name",      "balance", "hash_key",
+                                                        "keepalive", "servers", "health_check"};
+constexpr std::array<std::string_view, 6> kHealthCheckKeys{"path", "interval", "timeout",
+                                                           "rise", "fall",     "status"};
+
+void load_health_check(const toml::table& t, UpstreamConfig& up, LoadState& st) {
+  ConfigContext& ctx = st.ctx;
+  const toml::node* node = t.get("health_check");
+  if (!node) return;
+  const toml::table* h = node->as_table();
+  if (!h) {
+    ctx.error(*node, "\"health_check\" must be a table, e.g. { path = \"/health\" }");
+    return;
+  }
+  check_keys(*h, "in health_check", kHealthCheckKeys, ctx);
+  HealthCheckConfig hc;
+  if (auto v = ctx.get_string(*h, "path")) {
+    if (v->empty() || (*v)[0] != '/' || v->find_first_of(" \r\n") != std::string::npos)
+      ctx.error(*h->get("path"), "health_check \"path\" must start with \"/\" and contain no spaces");
+    else
+      hc.path = *v;
+  }
+  if (auto v = ctx.get_duration(*h, "interval")) hc.interval = *v;
+  if (auto v = ctx.get_duration(*h, "timeout")) hc.timeout = *v;
+  if (auto v = ctx.get_integer(*h, "rise", 1, 100)) hc.rise = static_cast<int>(*v);
+  if (auto v = ctx.get_integer(*h, "fall", 1, 100)) hc.fall = static_cast<int>(*v);
+  if (const toml::node* s = h->get("status")) {
+    if (auto i = s->value<std::int64_t>()) {
+      hc.statuses.push_back(static_cast<int>(*i));
+    } else if (const toml::array* a = s->as_array()) {
+      for (const auto& e : *a) {
+        if (auto x = e.value<std::int64_t>(); x && *x >= 100 && *x <= 599)
+          hc.statuses.push_back(static_cast<int>(*x));
+        else
+          ctx.error(e, "health_check \"status\" entries must be integers 100..599");
+      }
+    } else {
+      ctx.error(*s, "health_check \"status\" must be an integer or an array of integers");
+    }
+  }
+  up.health_check = std::move(hc);
+}
 constexpr std::array<std::string_view, 5> kUpstreamServerKeys{"address", "weight", "max_fails",
                                                               "fail_timeout", "backup"};
 
@@ -142,6 +182,7 @@ void load_upstreams(const toml::table& root, LoadState& st) {
     if (auto v = ctx.get_integer(*t, "keepalive", 0, std::numeric_limits<int>::max()))
       up.keepalive = static_cast<int>(*v);
     load_servers_of(*t, up, st);
+    load_health_check(*t, up, st);
     st.config.upstreams.push_back(std::move(up));
   }
 }

@@ -167,6 +167,9 @@ void Connection::parse_input() {
     tunnel_ = tunnel_eof_sent_ = false;
     async_ = nullptr;
     output_bound_ = 64 * 1024;
+    log_ = ExchangeLog{};
+    log_.start = owner_.loop().now();
+    logged_ = false;
     keep_alive_ = false;
     server_conf_ = nullptr;
     location_ = nullptr;
@@ -250,6 +253,7 @@ void Connection::on_body(std::string_view chunk) {
 
 void Connection::begin_response(Response& response) {
   const Request& req = slot_->request;
+  log_.status = response.status;
   if (location_) {
     const auto& modules = owner_.modules();
     for (std::size_t i = 0; i < modules.size(); ++i) {
@@ -274,7 +278,10 @@ void Connection::respond(Response&& response) {
   const bool no_body = bodyless_status(response.status);
   std::uint64_t length = no_body ? 0 : response.body_length();
   write_head(response, length, no_body ? Framing::none : Framing::length);
-  if (!no_body && !slot_->request.is_head()) set_body(response);
+  if (!no_body && !slot_->request.is_head()) {
+    log_.body_bytes_sent = response.body_length();
+    set_body(response);
+  }
   if (!keep_alive_) close_after_output_ = true;
   process();
 }
@@ -430,13 +437,24 @@ void Connection::fail(int status, std::string_view reason) {
   responded_ = true;
   response_started_ = true;
   keep_alive_ = false;
+  log_.status = status;
   write_head(r, r.body.size(), Framing::length);
-  if (!slot_->request.is_head()) append_output(r.body);
+  if (!slot_->request.is_head()) {
+    append_output(r.body);
+    log_.body_bytes_sent = r.body.size();
+  }
   close_after_output_ = true;
+}
+
+void Connection::log_once() {
+  if (logged_ || !slot_ || !response_started_) return;
+  logged_ = true;
+  owner_.log_exchange(slot_->request, log_, server_conf_, location_);
 }
 
 void Connection::end_exchange() {
   ++requests_;
+  log_once();
   release_slot();
   if (!keep_alive_) {
     start_lingering_close();
@@ -509,6 +527,7 @@ void Connection::start_lingering_close() {
   if (lingering_ || closed_) return;
   lingering_ = true;
   close_after_output_ = false;
+  log_once();
   release_slot();
   out_.release_if_empty();
   if (::shutdown(fd_.get(), SHUT_WR) != 0) {
@@ -549,6 +568,8 @@ void Connection::close() {
   if (closed_) return;
   closed_ = true;
   notify_gone();
+  if (slot_ && response_started_ && !responded_) log_.aborted = true;
+  log_once();
   timer_.cancel();
   owner_.loop().remove(fd_.get());
   fd_.reset();

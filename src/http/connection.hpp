@@ -46,6 +46,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   EventLoop& loop() override;
   WorkerContext& worker() override;
   std::string_view scheme() const override { return "http"; }
+  ExchangeLog& log_info() override { return log_; }
   void respond(Response&& response) override;
   // Streaming (connection_stream.cpp)
   void attach(ExchangeHandler* handler) override { async_ = handler; }
@@ -82,6 +83,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   void begin_response(Response& response);
   bool run_tunnel();
   void notify_gone();
+  void log_once();
   void schedule_flush();
   bool flush();
   enum class Framing { none, length, chunked, close };
@@ -113,6 +115,8 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   std::uint32_t requests_ = 0;
 
   ExchangeHandler* async_ = nullptr;
+  ExchangeLog log_;
+  bool logged_ = false;
   std::size_t output_bound_ = 64 * 1024;
   bool body_paused_ = false;
   bool response_started_ = false;

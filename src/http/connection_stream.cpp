@@ -60,6 +60,7 @@ void Connection::schedule_flush() {
 bool Connection::send_body(std::string_view data) {
   if (!response_started_ || responded_ || closed_) return false;
   if (!head_only_ && !data.empty()) {
+    log_.body_bytes_sent += data.size();
     if (chunked_out_) {
       char size[24];
       auto end = fmt::format_to(size, "{:x}\r\n", data.size());
@@ -103,6 +104,7 @@ void Connection::abort_response() {
   responded_ = true;
   keep_alive_ = false;
   tunnel_ = false;
+  log_.aborted = true;
   close_after_output_ = true;
   owner_.loop().defer([this] { process(); });
 }

@@ -3,9 +3,11 @@
 // answer: at once with a complete Response, or streamed (the proxy) with bounded memory.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/config.hpp"
+#include "event/timer.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 
@@ -13,6 +15,16 @@ namespace serverd {
 
 class EventLoop;
 class WorkerContext;
+
+// What the access log needs to know about one exchange besides the request itself.
+struct ExchangeLog {
+  Clock::time_point start{};          // first byte of the request
+  int status = 0;                     // 0: no response was sent
+  std::uint64_t body_bytes_sent = 0;  // response body bytes queued for the client
+  std::string upstream_addr;          // set by the proxy: "127.0.0.1:9000"
+  std::int64_t upstream_response_time_us = -1;
+  bool aborted = false;               // the response could not be completed
+};
 
 // The connection's side of an asynchronous exchange, as seen by the handler.
 class ExchangeHandler {
@@ -40,6 +52,8 @@ class Exchange {
   virtual WorkerContext& worker() = 0;
   // "http" or "https".
   virtual std::string_view scheme() const = 0;
+  // Filled by the HTTP layer; handlers add what only they know (the upstream's address).
+  virtual ExchangeLog& log_info() = 0;
 
   // Sends a complete response. Call at most once per exchange.
   virtual void respond(Response&& response) = 0;

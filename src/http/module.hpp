@@ -3,6 +3,7 @@
 // it declares, builds its own settings from them with FILE:LINE:COL errors, and may be a
 // location's content handler and/or filter response headers. Core knows nothing about static
 // files or proxying: those are modules, listed explicitly in modules/modules.cpp.
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -15,6 +16,8 @@
 namespace serverd {
 
 class Exchange;
+struct ExchangeLog;
+class Request;
 struct Response;
 class WorkerContext;
 
@@ -72,6 +75,19 @@ class Module {
   // response head is written.
   virtual void filter_headers(Exchange& /*exchange*/, Response& /*response*/,
                               const ModuleConf& /*conf*/) const {}
+
+  // After every exchange that got a response (or was cut off), for every module with settings
+  // at the request's location (its server's, when no location matched), in module order.
+  virtual void log_exchange(const Request& /*request*/, const ExchangeLog& /*log*/,
+                            const ModuleConf& /*conf*/) const {}
+  // Log files this module writes (the agent rotates them).
+  virtual void log_files(const Config& /*config*/,
+                         std::vector<std::filesystem::path>& /*out*/) const {}
+  // USR1 / rotation: reopen this worker's log files at their configured paths.
+  virtual void reopen_logs(WorkerContext& /*worker*/) const {}
+  // A message for this module from another process (e.g. health state from the agent).
+  virtual void on_broadcast(WorkerContext& /*worker*/, std::string_view /*topic*/,
+                            std::string_view /*payload*/) const {}
 
   virtual void init_master(const Config& /*config*/) const {}
   virtual void init_worker(WorkerContext& /*worker*/) const {}

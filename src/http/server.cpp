@@ -193,6 +193,21 @@ void HttpServer::release_slot(RequestSlot* slot) {
   delete slot;
 }
 
+void HttpServer::log_exchange(const Request& request, const ExchangeLog& log,
+                              const ServerConfig* server, const LocationConfig* location) {
+  const ModuleConfs* confs = location ? &location->modules : server ? &server->modules : nullptr;
+  if (!confs) return;
+  for (std::size_t i = 0; i < modules_.size() && i < confs->size(); ++i) {
+    if (const ModuleConf* conf = (*confs)[i].get()) {
+      try {
+        modules_[i].log_exchange(request, log, *conf);
+      } catch (const std::exception& e) {
+        spdlog::error("module \"{}\" failed to log a request: {}", modules_[i].name(), e.what());
+      }
+    }
+  }
+}
+
 void HttpServer::connection_closed(Connection* c) {
   if (c->prev) c->prev->next = c->next;
   if (c->next) c->next->prev = c->prev;

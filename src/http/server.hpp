@@ -21,6 +21,7 @@
 namespace serverd {
 
 class Connection;
+struct ExchangeLog;
 class ModuleList;
 class WorkerContext;
 
@@ -69,6 +70,8 @@ class HttpServer {
   RequestSlot* acquire_slot();
   void release_slot(RequestSlot* slot);
   void connection_closed(Connection* c);
+  void log_exchange(const Request& request, const ExchangeLog& log, const ServerConfig* server,
+                    const LocationConfig* location);
 
  private:
   class Listener;

@@ -2,10 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
 
 #include "core/log.hpp"
 #include "event/loop.hpp"
+#include "http/module.hpp"
+#include "process/health_checker.hpp"
+#include "process/log_rotator.hpp"
 #include "process/channel_reader.hpp"
 #include "process/proc_title.hpp"
 #include "process/signals.hpp"
@@ -20,6 +27,26 @@ int run_agent(AgentParams p) {
   drop_privileges(config.main.user);
 
   EventLoop loop;
+  auto send_health = [&](std::int32_t to, const std::string& payload) {
+    if (!payload.empty())
+      p.channel.send(Message::make(MessageType::module_message, kAgent, to, "health\n" + payload));
+  };
+  HealthChecker health(loop, config,
+                       [&](const std::string& payload) { send_health(kAllWorkers, payload); });
+
+  std::unique_ptr<LogRotator> rotator;
+  if (config.log.rotate.enabled) {
+    std::vector<std::filesystem::path> files;
+    if (config.log.error_log != "stderr") files.emplace_back(config.log.error_log);
+    for (const Module* m : *p.modules) m->log_files(config, files);
+    std::sort(files.begin(), files.end());
+    files.erase(std::unique(files.begin(), files.end()), files.end());
+    rotator = std::make_unique<LogRotator>(loop, config.log.rotate, files, [&](const std::string& id) {
+      reopen_logging(config.log, "agent");
+      p.channel.send(Message::make(MessageType::rotate, kAgent, kMaster, id));
+    });
+  }
+
   ChannelReader channel(
       loop, p.channel,
       [&](const Message& m, UniqueFd) {
@@ -27,6 +54,13 @@ int run_agent(AgentParams p) {
           case MessageType::all_ready:
             // Proves the relay path on every start: agent -> master -> every worker -> back.
             p.channel.send(Message::make(MessageType::ping, kAgent, kAllWorkers, "ipc check"));
+            send_health(kAllWorkers, health.down_state());
+            break;
+          case MessageType::worker_ready:
+            send_health(std::atoi(std::string(m.text()).c_str()), health.down_state());
+            break;
+          case MessageType::rotate_done:
+            if (rotator) rotator->on_reopened(std::string(m.text()));
             break;
           case MessageType::pong:
             spdlog::info("ipc round trip: pong from worker #{} (\"{}\")", m.header.from, m.text());

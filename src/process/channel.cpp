@@ -20,6 +20,11 @@ std::string_view message_type_name(MessageType t) {
     case MessageType::ping: return "ping";
     case MessageType::pong: return "pong";
     case MessageType::text: return "text";
+    case MessageType::module_message: return "module_message";
+    case MessageType::rotate: return "rotate";
+    case MessageType::reopened: return "reopened";
+    case MessageType::rotate_done: return "rotate_done";
+    case MessageType::worker_ready: return "worker_ready";
   }
   return "unknown";
 }
@@ -33,7 +38,7 @@ bool message_carries_fd(MessageType /*t*/) {
 namespace {
 bool known_type(std::uint16_t t) {
   return t >= static_cast<std::uint16_t>(MessageType::ready) &&
-         t <= static_cast<std::uint16_t>(MessageType::text);
+         t <= static_cast<std::uint16_t>(MessageType::worker_ready);
 }
 }  // namespace
 

@@ -23,6 +23,11 @@ enum class MessageType : std::uint16_t {
   ping,           // test round trip (agent -> workers), relayed by the master
   pong,           // reply to ping (worker -> agent)
   text,           // free-form relayed text (diagnostics)
+  module_message, // "topic\npayload" for the modules of the receiving worker(s)
+  rotate,         // agent -> master: files were renamed; have everyone reopen, then answer
+  reopened,       // child -> master: reopened its log files (payload: the request id)
+  rotate_done,    // master -> agent: every process reopened (payload: the request id)
+  worker_ready,   // master -> agent: a worker (slot in payload) started; send it the state
 };
 
 std::string_view message_type_name(MessageType t);

@@ -155,7 +155,17 @@ void Master::on_message(Child& child, const Message& m) {
       } else if (g.state == Generation::State::active) {
         spdlog::info("{} (pid {}) is ready", role_name(child), child.pid);
         child.channel.send(Message::make(MessageType::all_ready, kMaster, child.id));
+        // The agent brings a replacement worker up to date (health state).
+        if (child.id != kAgent && g.agent.current)
+          g.agent.current->channel.send(Message::make(MessageType::worker_ready, kMaster, kAgent,
+                                                      std::to_string(child.id)));
       }
+      break;
+    case MessageType::rotate:
+      if (child.id == kAgent) start_rotation(child, std::string(m.text()));
+      break;
+    case MessageType::reopened:
+      rotation_acked(child.pid);
       break;
     case MessageType::leaving: {
       spdlog::warn("{} (pid {}) is leaving after a fatal error: {}", role_name(child), child.pid,
@@ -299,6 +309,41 @@ void Master::maybe_finish() {
   if (children_.empty() && upgrade_pid_ == 0) loop_.stop();
 }
 
+void Master::start_rotation(Child& agent, const std::string& id) {
+  if (rotation_) finish_rotation();  // a new request supersedes an unanswered one
+  rotation_ = std::make_unique<Rotation>();
+  rotation_->agent = agent.pid;
+  rotation_->id = id;
+  reopen_logging(config_->log, "master");
+  for (auto& c : children_) {
+    if (c->id == kAgent) continue;
+    rotation_->pending.push_back(c->pid);
+    c->channel.send(Message::make(MessageType::reopen, kMaster, c->id, id));
+  }
+  // A stuck worker must not block rotation forever; its lines still land in the rotated file.
+  rotation_->deadline = std::make_unique<Timer>(loop_.timers(), [this] {
+    spdlog::warn("log rotation: {} processes did not confirm reopening within 5s",
+                 rotation_ ? rotation_->pending.size() : 0);
+    finish_rotation();
+  });
+  rotation_->deadline->arm(std::chrono::seconds(5));
+  if (rotation_->pending.empty()) finish_rotation();
+}
+
+void Master::rotation_acked(pid_t pid) {
+  if (!rotation_) return;
+  std::erase(rotation_->pending, pid);
+  if (rotation_->pending.empty()) finish_rotation();
+}
+
+void Master::finish_rotation() {
+  if (!rotation_) return;
+  auto r = std::move(rotation_);
+  if (Child* agent = find(r->agent))
+    agent->channel.send(Message::make(MessageType::rotate_done, kMaster, kAgent, r->id));
+  loop_.defer([t = std::shared_ptr<Timer>(std::move(r->deadline))] {});
+}
+
 Master::Child* Master::find(pid_t pid) {
   for (auto& c : children_)
     if (c->pid == pid) return c.get();
@@ -334,6 +379,7 @@ void Master::on_exit(Child& child, int status) {
   else
     spdlog::warn("{} (pid {}) {}", name, child.pid, describe_exit(status));
   if (was_current) slot.current = nullptr;
+  rotation_acked(child.pid);  // a process that is gone has nothing left to reopen
   {
     // Freed after this batch of events: its channel's EOF may be the next event in it.
     auto it = std::find_if(children_.begin(), children_.end(),

@@ -103,6 +103,11 @@ class Master {
   void finish_reload(bool ok, const std::string& text);
   void on_command(const std::string& command, RequestPtr request);
 
+  // Log rotation handshake (requested by an agent).
+  void start_rotation(Child& agent, const std::string& id);
+  void rotation_acked(pid_t pid);
+  void finish_rotation();
+
   // master_upgrade.cpp: binary upgrade
   void upgrade(RequestPtr request);
   void on_upgrade_message(const Message& m);
@@ -127,6 +132,14 @@ class Master {
   std::vector<RequestPtr> reload_requests_;
   std::vector<RequestPtr> queued_reloads_;
   bool reload_queued_ = false;
+
+  struct Rotation {
+    pid_t agent = 0;
+    std::string id;
+    std::vector<pid_t> pending;
+    std::unique_ptr<Timer> deadline;
+  };
+  std::unique_ptr<Rotation> rotation_;
 
   pid_t upgrade_pid_ = 0;
   Channel upgrade_channel_;                 // to the new master we started

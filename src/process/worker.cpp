@@ -59,8 +59,18 @@ int run_worker(WorkerParams p) {
           case MessageType::terminate: fast("asked to stop"); break;
           case MessageType::reopen:
             reopen_logging(config.log, role);
+            for (const Module* mod : *p.modules) mod->reopen_logs(context);
             spdlog::info("reopened log files");
+            p.channel.send(Message::make(MessageType::reopened, p.slot, kMaster, m.text()));
             break;
+          case MessageType::module_message: {
+            std::string_view text = m.text();
+            auto nl = text.find('\n');
+            std::string_view topic = text.substr(0, nl);
+            std::string_view payload = nl == text.npos ? std::string_view() : text.substr(nl + 1);
+            for (const Module* mod : *p.modules) mod->on_broadcast(context, topic, payload);
+            break;
+          }
           case MessageType::ping:
             p.channel.send(Message::make(MessageType::pong, p.slot, m.header.from, m.text()));
             break;
@@ -77,6 +87,7 @@ int run_worker(WorkerParams p) {
     if (signo == SIGQUIT) graceful("received QUIT");
     else if (signo == SIGUSR1) {
       reopen_logging(config.log, role);
+      for (const Module* mod : *p.modules) mod->reopen_logs(context);
       spdlog::info("reopened log files");
     } else fast(signo == SIGTERM ? "received TERM" : "received INT");
   });

@@ -1,6 +1,9 @@
 #include "process_tree.hpp"
 
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -189,29 +192,91 @@ std::set<unsigned long> socket_inodes(pid_t pid) {
   return out;
 }
 
-std::optional<unsigned long> accepted_socket_inode(int server_port, int client_port) {
+namespace {
+
+// sock_diag (what ss(8) uses): an exact lookup of one TCP socket by its addresses, so the cost
+// does not grow with the thousands of TIME_WAIT entries a busy test machine has.
+// nullopt: the lookup itself is unavailable; 0: no such socket, or not accepted yet.
+std::optional<unsigned long> diag_socket_inode(int server_port, int client_port) {
+  const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return std::nullopt;
+  struct Request {
+    nlmsghdr header;
+    inet_diag_req_v2 body;
+  } request{};
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.header.nlmsg_flags = NLM_F_REQUEST;
+  request.body.sdiag_family = AF_INET;
+  request.body.sdiag_protocol = IPPROTO_TCP;
+  request.body.idiag_states = ~0U;
+  // The server's side: source = 127.0.0.1:server_port, destination = 127.0.0.1:client_port.
+  request.body.id.idiag_sport = htons(static_cast<std::uint16_t>(server_port));
+  request.body.id.idiag_dport = htons(static_cast<std::uint16_t>(client_port));
+  request.body.id.idiag_src[0] = htonl(INADDR_LOOPBACK);
+  request.body.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
+  request.body.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  request.body.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  std::optional<unsigned long> result;
+  if (::sendto(fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
+               sizeof kernel) == static_cast<ssize_t>(sizeof request)) {
+    pollfd pfd{fd, POLLIN, 0};
+    alignas(nlmsghdr) char buf[8192];
+    if (::poll(&pfd, 1, 500) == 1) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      const auto* h = reinterpret_cast<const nlmsghdr*>(buf);
+      if (n >= static_cast<ssize_t>(sizeof(nlmsghdr)) && h->nlmsg_len <= static_cast<std::size_t>(n)) {
+        if (h->nlmsg_type == NLMSG_ERROR) {
+          const auto* err = reinterpret_cast<const nlmsgerr*>(buf + NLMSG_HDRLEN);
+          // ENOENT: no such socket (yet); anything else: the lookup does not work here.
+          if (h->nlmsg_len >= NLMSG_HDRLEN + sizeof(nlmsgerr) && err->error == -ENOENT) result = 0;
+        } else if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+                   h->nlmsg_len >= NLMSG_HDRLEN + sizeof(inet_diag_msg)) {
+          const auto* msg = reinterpret_cast<const inet_diag_msg*>(buf + NLMSG_HDRLEN);
+          result = msg->idiag_inode;
+        }
+      }
+    }
+  }
+  ::close(fd);
+  return result;
+}
+
+// The same from /proc/net/tcp (slow when the table is large).
+std::optional<unsigned long> proc_net_tcp_inode(int server_port, int client_port) {
   std::ifstream in("/proc/net/tcp");
   if (!in) return std::nullopt;
-  char local_suffix[8];
-  char remote_suffix[8];
-  std::snprintf(local_suffix, sizeof local_suffix, ":%04X", static_cast<unsigned>(server_port));
-  std::snprintf(remote_suffix, sizeof remote_suffix, ":%04X", static_cast<unsigned>(client_port));
+  // "local_address rem_address" as the kernel prints them, e.g. "0100007F:1F90 0100007F:C350".
+  char needle[48];
+  std::snprintf(needle, sizeof needle, "0100007F:%04X 0100007F:%04X",
+                static_cast<unsigned>(server_port), static_cast<unsigned>(client_port));
   std::string line;
   std::getline(in, line);  // header
   for (int i = 0; i < 10'000'000 && std::getline(in, line); ++i) {
+    if (line.find(needle) == std::string::npos) continue;
     // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
     std::istringstream fields(line);
     std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
     if (!(fields >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >>
           inode))
       continue;
-    if (local != "0100007F" + std::string(local_suffix)) continue;
-    if (remote != "0100007F" + std::string(remote_suffix)) continue;
     if (!all_digits(inode)) continue;
     const unsigned long value = std::stoul(inode);
     if (value != 0) return value;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<unsigned long> accepted_socket_inode(int server_port, int client_port) {
+  if (const auto inode = diag_socket_inode(server_port, client_port)) {
+    if (*inode == 0) return std::nullopt;
+    return inode;
+  }
+  return proc_net_tcp_inode(server_port, client_port);
 }
 
 pid_t connection_owner(int server_port, int client_fd, const std::vector<pid_t>& candidates,

@@ -1,7 +1,8 @@
 #pragma once
 // What an operator sees with ps(1) and ss(8), read from /proc: a process's title, parent and
 // state; the serverd process tree under a master; which process owns the server side of a TCP
-// connection (/proc/net/tcp inode -> /proc/PID/fd socket:[inode]); and small polling helpers.
+// connection (its inode from sock_diag, as ss(8) does, or /proc/net/tcp -> the process whose
+// /proc/PID/fd has socket:[inode]); and small polling helpers.
 #include <sys/types.h>
 
 #include <chrono>
@@ -66,7 +67,7 @@ int local_port(int fd);
 // Socket inodes held open by `pid` (from /proc/PID/fd).
 std::set<unsigned long> socket_inodes(pid_t pid);
 // The inode of the server side of 127.0.0.1:client_port -> 127.0.0.1:server_port, once a
-// process has accepted it (inode 0 in /proc/net/tcp until then); nullopt when not found.
+// process has accepted it (it has no inode until then); nullopt when not found.
 std::optional<unsigned long> accepted_socket_inode(int server_port, int client_port);
 // Which of `candidates` holds the server side of the connection whose client socket is
 // `client_fd`; polls up to `timeout` for the accept to happen. 0 when none does.

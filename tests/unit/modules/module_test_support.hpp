@@ -105,6 +105,7 @@ class FakeExchange : public Exchange {
     std::abort();
   }
   std::string_view scheme() const override { return "http"; }
+  ExchangeLog& log_info() override { return log_; }
   void respond(Response&& response) override {
     ++responses;
     response_ = std::move(response);
@@ -138,6 +139,7 @@ class FakeExchange : public Exchange {
   ServerConfig server_;
   LocationConfig location_;
   std::optional<Response> response_;
+  ExchangeLog log_;
 };
 
 // A fresh directory under $TMPDIR, removed with everything in it.

@@ -1,0 +1,468 @@
+#!/usr/bin/env bash
+# Reverse-proxy throughput and idle-connection memory: serverd against Debian's nginx and
+# HAProxy on the same machine, proxying to the same backend.
+#
+#   bench/proxy.sh [--rounds N] [--duration 10s] [--connections 64] [--idle 10000]
+#
+# The backend is Debian's nginx serving one 1 KiB file (one worker, access_log off,
+# keepalive_requests 100000). In front of it, each on its own port:
+#   serverd  build/serverd or $SERVERD; worker_processes = 1, upstream keepalive = 64
+#   nginx    worker_processes 1, upstream keepalive 64, proxy_http_version 1.1,
+#            proxy_set_header Connection "", access_log off
+#   HAProxy  nbthread 1, mode http, http-reuse always, no logging
+# After a warm-up it runs `wrk -t1 -cC -dD --latency` against each proxy in turn, rotating the
+# order every round, for N rounds; prints requests/s, p50 and p99 per run, the medians and the
+# ratios serverd/nginx and serverd/HAProxy. Then, for each proxy, it opens --idle keep-alive
+# client connections (one request each, then idle) and prints the RSS growth of the proxy's
+# worker process(es) divided by the number of connections: bytes per idle connection.
+# Installs wrk, nginx-light, haproxy and curl when missing (as root). Loopback only;
+# everything it starts is stopped on exit.
+#
+# Environment: SERVERD (binary), ROUNDS, DURATION, CONNECTIONS, IDLE, WARMUP (default 3s),
+# BASE_PORT (default 18180), KEEP_TMP=1 keeps the temporary directory (configs, logs, wrk output).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/common.sh
+source "$root/scripts/common.sh"
+
+usage() { sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+rounds=${ROUNDS:-3}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-64}
+idle=${IDLE:-10000}
+while (($# > 0)); do
+  case $1 in
+    -r | --rounds) rounds=${2:?--rounds needs a value}; shift ;;
+    -d | --duration) duration=${2:?--duration needs a value}; shift ;;
+    -c | --connections) connections=${2:?--connections needs a value}; shift ;;
+    -i | --idle) idle=${2:?--idle needs a value}; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+  shift
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, not '$rounds'"
+[[ $connections =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
+[[ $idle =~ ^[0-9]+$ ]] || die "--idle must be a non-negative integer"
+
+serverd=${SERVERD:-$root/build/serverd}
+warmup=${WARMUP:-3s}
+
+ensure_packages wrk nginx-light haproxy curl python3
+[[ -x $serverd ]] || die "no serverd binary at $serverd: build it first (scripts/start or
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build), or set SERVERD"
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
+[[ -x $nginx ]] || die "nginx not found"
+[[ -x $haproxy ]] || die "haproxy not found"
+
+# Idle connections need descriptors: the client holds one per connection, each proxy one (plus
+# upstream ones). Raise the soft limit to the hard one (children inherit it).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+nofile=$(ulimit -n)
+if [[ $nofile != unlimited ]] && ((idle + 1024 > nofile)); then
+  msg "open-file limit is $nofile: measuring $((nofile - 1024)) idle connections instead of $idle"
+  idle=$((nofile - 1024))
+fi
+((idle >= 0)) || idle=0
+fd_budget=$((idle + 1024))
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+taken=()
+next_port() { # the first free port from $1 not handed out already
+  local port t used
+  for ((port = $1; port < $1 + 400; port++)); do
+    used=0
+    for t in "${taken[@]}"; do [[ $t == "$port" ]] && used=1; done
+    if ((used == 0)) && ! port_busy "$port"; then
+      taken+=("$port")
+      echo "$port"
+      return
+    fi
+  done
+  die "no free port in $1..$(($1 + 399)) on 127.0.0.1: set BASE_PORT"
+}
+base=${BASE_PORT:-18180}
+backend_port=$(next_port "$base")
+serverd_port=$(next_port "$base")
+nginx_port=$(next_port "$base")
+haproxy_port=$(next_port "$base")
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/serverd-bench-proxy.XXXXXX")
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  for pid in "${pids[@]}"; do
+    local i
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then
+    msg "kept $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$tmp/www" "$tmp/backend-temp" "$tmp/nginx-temp"
+head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
+
+nginx_user=
+# A root master would switch its worker to nobody; keep the current user, like serverd.
+if ((EUID == 0)); then nginx_user="user $(id -un) $(id -gn);"; fi
+# Temp paths inside $1 for every module compiled in, so nginx never touches /var/lib/nginx.
+nginx_temp_paths() {
+  local kind flag
+  for kind in client_body proxy fastcgi uwsgi scgi; do
+    flag=--http-${kind/_/-}-temp-path
+    if "$nginx" -V 2>&1 | grep -q -- "$flag"; then
+      printf '  %s_temp_path %s/%s;\n' "$kind" "$1" "$kind"
+    fi
+  done
+}
+
+# --- backend: nginx serving 1k.bin --------------------------------------------------------
+cat >"$tmp/backend.conf" <<NGINX
+$nginx_user
+worker_processes 1;
+pid $tmp/backend.pid;
+error_log $tmp/backend-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  keepalive_timeout 300s;
+  default_type application/octet-stream;
+$(nginx_temp_paths "$tmp/backend-temp")
+  server {
+    listen 127.0.0.1:$backend_port backlog=4096;
+    server_name localhost;
+    root $tmp/www;
+  }
+}
+NGINX
+
+# --- serverd ------------------------------------------------------------------------------
+cat >"$tmp/serverd.toml" <<TOML
+[main]
+pid_file = "serverd.pid"
+worker_processes = 1
+worker_connections = $fd_budget
+worker_rlimit_nofile = $((fd_budget + 1024))
+
+[log]
+error_log = "serverd-error.log"
+level = "warn"
+
+[[upstream]]
+name = "backend"
+keepalive = 64
+servers = [ { address = "127.0.0.1:$backend_port" } ]
+
+[[server]]
+listen = [{ address = "127.0.0.1:$serverd_port", backlog = 4096 }]
+server_name = ["localhost"]
+access_log = "off"
+keepalive_requests = 100000
+keepalive_timeout = "300s"
+
+  [[server.location]]
+  path = "/"
+  proxy_pass = "http://backend"
+TOML
+"$serverd" -t -c "$tmp/serverd.toml" >"$tmp/serverd-t.out" 2>&1 ||
+  die "serverd rejects the benchmark config:
+$(cat "$tmp/serverd-t.out")"
+
+# --- nginx as a reverse proxy -------------------------------------------------------------
+cat >"$tmp/nginx.conf" <<NGINX
+$nginx_user
+worker_processes 1;
+worker_rlimit_nofile $((fd_budget + 1024));
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log warn;
+events { worker_connections $fd_budget; }
+http {
+  access_log off;
+  keepalive_requests 100000;
+  keepalive_timeout 300s;
+$(nginx_temp_paths "$tmp/nginx-temp")
+  upstream backend {
+    server 127.0.0.1:$backend_port;
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:$nginx_port backlog=4096;
+    server_name localhost;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+
+# --- HAProxy ------------------------------------------------------------------------------
+cat >"$tmp/haproxy.cfg" <<HAPROXY
+global
+  nbthread 1
+  maxconn $fd_budget
+  pidfile $tmp/haproxy.pid
+
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 30s
+  timeout http-keep-alive 300s
+  http-reuse always
+
+frontend fe
+  bind 127.0.0.1:$haproxy_port
+  default_backend be
+
+backend be
+  server s1 127.0.0.1:$backend_port
+HAPROXY
+
+for conf in backend nginx; do
+  "$nginx" -t -q -p "$tmp" -c "$tmp/$conf.conf" -e "$tmp/$conf-error.log" \
+    2>"$tmp/$conf-t.out" || die "nginx rejects $conf.conf:
+$(cat "$tmp/$conf-t.out")"
+done
+"$haproxy" -c -q -f "$tmp/haproxy.cfg" >"$tmp/haproxy-t.out" 2>&1 ||
+  die "haproxy rejects its config:
+$(cat "$tmp/haproxy-t.out")"
+
+# --- start --------------------------------------------------------------------------------
+wait_ready() { # name pid port
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$2" 2>/dev/null || die "$1 exited at start-up (see KEEP_TMP=1 and its error log)"
+    if curl -sf -o /dev/null "http://127.0.0.1:$3/1k.bin"; then return 0; fi
+    sleep 0.1
+  done
+  die "$1 does not answer on 127.0.0.1:$3 after 10s"
+}
+"$nginx" -p "$tmp" -c "$tmp/backend.conf" -e "$tmp/backend-error.log" -g 'daemon off;' &
+backend_pid=$!
+pids+=("$backend_pid")
+wait_ready backend "$backend_pid" "$backend_port"
+"$serverd" -c "$tmp/serverd.toml" 2>>"$tmp/serverd-error.log" &
+serverd_pid=$!
+pids+=("$serverd_pid")
+"$nginx" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" -g 'daemon off;' &
+nginx_pid=$!
+pids+=("$nginx_pid")
+"$haproxy" -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.out" 2>&1 &
+haproxy_pid=$!
+pids+=("$haproxy_pid")
+
+names=(serverd nginx haproxy)
+declare -A port_of=([serverd]=$serverd_port [nginx]=$nginx_port [haproxy]=$haproxy_port)
+declare -A pid_of=([serverd]=$serverd_pid [nginx]=$nginx_pid [haproxy]=$haproxy_pid)
+for name in "${names[@]}"; do
+  wait_ready "$name" "${pid_of[$name]}" "${port_of[$name]}"
+  cmp -s <(curl -sf "http://127.0.0.1:${port_of[$name]}/1k.bin") "$tmp/www/1k.bin" ||
+    die "$name does not proxy the file byte for byte"
+done
+
+# The processes that hold client connections: the workers (children) of serverd and nginx,
+# HAProxy's single process.
+workers_of() {
+  case $1 in
+    haproxy) echo "$haproxy_pid" ;;
+    *) ps -o pid= --ppid "${pid_of[$1]}" | while read -r p; do
+         case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in
+           *worker*) echo "$p" ;;
+         esac
+       done ;;
+  esac
+}
+rss_bytes() { # sum of VmRSS of the given pids, in bytes
+  local p kib total=0
+  for p in "$@"; do
+    kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+    total=$((total + ${kib:-0} * 1024))
+  done
+  echo "$total"
+}
+
+# --- throughput ---------------------------------------------------------------------------
+# Latency as printed by wrk ("215.00us", "1.23ms", "1.01s") -> milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.3f", n }'
+}
+# run_wrk LABEL PORT DURATION -> sets rps p50 p99 errors; keeps the raw output in $tmp.
+run_wrk() {
+  local out="$tmp/wrk-$1.out"
+  wrk -t1 -c"$connections" -d"$3" --latency "http://127.0.0.1:$2/1k.bin" >"$out" 2>&1 ||
+    die "wrk failed against $1: $(cat "$out")"
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+  errors=$(awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print }
+                /Non-2xx or 3xx responses:/ { print "non-2xx/3xx: " $NF }' "$out" | paste -sd' ')
+  [[ -n $rps ]] || die "cannot parse wrk output: $(cat "$out")"
+}
+median() { sort -g | awk '{ v[NR] = $1 } END {
+  if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+
+printf 'serverd: %s\n' "$("$serverd" -v 2>&1 | head -1)"
+printf 'nginx:   %s\n' "$("$nginx" -v 2>&1 | head -1)"
+printf 'haproxy: %s\n' "$("$haproxy" -v 2>&1 | head -1)"
+printf 'wrk:     %s\n' "$(wrk -v 2>&1 | head -1)"
+printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s --latency /1k.bin via each proxy\n\n' \
+  "$(nproc)" "$(uname -sr)" "$rounds" "$connections" "$duration"
+
+msg "warming up (${warmup} each)"
+for name in "${names[@]}"; do run_wrk "warmup-$name" "${port_of[$name]}" "$warmup"; done
+
+declare -A all_rps=()
+warnings=()
+printf '%-6s %-8s %14s %10s %10s\n' round proxy requests/s p50_ms p99_ms
+for ((round = 1; round <= rounds; round++)); do
+  # Rotate who goes first: round 1 serverd nginx haproxy, round 2 nginx haproxy serverd, ...
+  for ((k = 0; k < 3; k++)); do
+    name=${names[$(((round - 1 + k) % 3))]}
+    run_wrk "$name-r$round" "${port_of[$name]}" "$duration"
+    printf '%-6s %-8s %14s %10s %10s\n' "$round" "$name" "$rps" "$p50" "$p99"
+    if [[ -n $errors ]]; then warnings+=("round $round, $name: $errors"); fi
+    all_rps[$name]+="$rps "
+  done
+done
+declare -A med=()
+for name in "${names[@]}"; do
+  # shellcheck disable=SC2086  # one value per word
+  med[$name]=$(printf '%s\n' ${all_rps[$name]} | median)
+done
+printf '\nmedian requests/s: serverd %s, nginx %s, haproxy %s\n' \
+  "${med[serverd]}" "${med[nginx]}" "${med[haproxy]}"
+printf 'serverd/nginx = %s, serverd/haproxy = %s\n' \
+  "$(ratio "${med[serverd]}" "${med[nginx]}")" "$(ratio "${med[serverd]}" "${med[haproxy]}")"
+
+# --- idle keep-alive connections ----------------------------------------------------------
+cat >"$tmp/idle_client.py" <<'PY'
+# idle_client.py PORT N READY_FILE HOLD_SECONDS: opens N connections to 127.0.0.1:PORT, sends
+# one GET /1k.bin on each, reads the whole response, then keeps them all open and idle; writes
+# "ok=K failed=F" to READY_FILE, then waits (at most HOLD_SECONDS, or until SIGTERM).
+import selectors, signal, socket, sys, time
+port, n, ready, hold = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+req = b"GET /1k.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"
+sel = selectors.DefaultSelector()
+conns, done, failed = {}, 0, 0
+deadline = time.monotonic() + 120
+def finish(s, ok):
+    global done, failed
+    sel.unregister(s)
+    if ok: done += 1
+    else:
+        failed += 1
+        s.close()
+started = 0
+while (done + failed < n) and time.monotonic() < deadline:
+    while started < n and started - done - failed < 500:   # at most 500 in flight
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        except OSError:
+            failed += 1; started += 1; s.close(); continue
+        conns[s] = b""
+        sel.register(s, selectors.EVENT_WRITE)
+        started += 1
+    for key, ev in sel.select(timeout=1):
+        s = key.fileobj
+        if ev & selectors.EVENT_WRITE:
+            try:
+                s.send(req)
+                sel.modify(s, selectors.EVENT_READ)
+            except OSError:
+                finish(s, False)
+            continue
+        try:
+            data = s.recv(65536)
+        except OSError:
+            finish(s, False); continue
+        if not data:
+            finish(s, False); continue
+        buf = conns[s] + data
+        conns[s] = buf
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end >= 0:
+            length = 0
+            for line in buf[:head_end].split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"content-length":
+                    length = int(v.strip())
+            if len(buf) >= head_end + 4 + length:
+                ok = buf.startswith(b"HTTP/1.1 200")
+                conns[s] = b""
+                finish(s, ok)
+with open(ready, "w") as f:
+    f.write("ok=%d failed=%d\n" % (done, failed))
+end = time.monotonic() + hold
+while time.monotonic() < end:
+    time.sleep(0.2)
+PY
+
+idle_bytes() { # NAME -> sets per (bytes per idle connection), ok, failed, before, after
+  local name=$1 ready="$tmp/idle-$1.ready" client_pid i workers
+  mapfile -t workers < <(workers_of "$name")
+  ((${#workers[@]} > 0)) || die "no worker process found for $name"
+  sleep 1
+  before=$(rss_bytes "${workers[@]}")
+  python3 "$tmp/idle_client.py" "${port_of[$name]}" "$idle" "$ready" 120 &
+  client_pid=$!
+  pids+=("$client_pid")
+  for ((i = 0; i < 1200; i++)); do
+    [[ -s $ready ]] && break
+    kill -0 "$client_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -s $ready ]] || die "the idle-connection client did not finish against $name"
+  sleep 1 # let the proxy settle (buffers released after the response)
+  after=$(rss_bytes "${workers[@]}")
+  ok=$(sed -n 's/.*ok=\([0-9]*\).*/\1/p' "$ready")
+  failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' "$ready")
+  kill -TERM "$client_pid" 2>/dev/null || true
+  wait "$client_pid" 2>/dev/null || true
+  per=$(awk -v a="$after" -v b="$before" -v n="$ok" \
+    'BEGIN { printf "%.0f", (n > 0 ? (a - b) / n : 0) }')
+}
+
+if ((idle > 0)); then
+  printf '\nidle keep-alive connections: %s per proxy (one request each, then idle)\n' "$idle"
+  printf '%-8s %12s %12s %14s %14s %8s\n' proxy bytes/conn connections rss_before rss_after failed
+  for name in "${names[@]}"; do
+    idle_bytes "$name"
+    printf '%-8s %12s %12s %14s %14s %8s\n' "$name" "$per" "$ok" "$before" "$after" "$failed"
+    if ((failed > 0)); then warnings+=("idle connections to $name: $failed failed"); fi
+    sleep 1
+  done
+fi
+
+for w in "${warnings[@]}"; do printf 'WARNING: %s\n' "$w"; done
+if ((${#warnings[@]} > 0)); then
+  msg "errors during the runs: figures above are not comparable"
+  exit 1
+fi
