@@ -68,27 +68,32 @@ if [[ $nofile != unlimited ]] && ((idle + 1024 > nofile)); then
 fi
 ((idle >= 0)) || idle=0
 fd_budget=$((idle + 1024))
+# HAProxy reserves two descriptors per connection (client + server side) and refuses to start
+# when maxconn does not fit the limit: it may get fewer idle connections than the others.
+haproxy_maxconn=$((idle + 100))
+if [[ $nofile != unlimited ]] && ((haproxy_maxconn * 2 + 200 > nofile)); then
+  haproxy_maxconn=$(((nofile - 200) / 2))
+fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 taken=()
-next_port() { # the first free port from $1 not handed out already
-  local port t used
+next_port() { # sets $port to the first free port from $1 not handed out already
+  local t used
   for ((port = $1; port < $1 + 400; port++)); do
     used=0
     for t in "${taken[@]}"; do [[ $t == "$port" ]] && used=1; done
     if ((used == 0)) && ! port_busy "$port"; then
       taken+=("$port")
-      echo "$port"
       return
     fi
   done
   die "no free port in $1..$(($1 + 399)) on 127.0.0.1: set BASE_PORT"
 }
 base=${BASE_PORT:-18180}
-backend_port=$(next_port "$base")
-serverd_port=$(next_port "$base")
-nginx_port=$(next_port "$base")
-haproxy_port=$(next_port "$base")
+next_port "$base"; backend_port=$port
+next_port "$base"; serverd_port=$port
+next_port "$base"; nginx_port=$port
+next_port "$base"; haproxy_port=$port
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/serverd-bench-proxy.XXXXXX")
 pids=()
@@ -218,7 +223,7 @@ NGINX
 cat >"$tmp/haproxy.cfg" <<HAPROXY
 global
   nbthread 1
-  maxconn $fd_budget
+  maxconn $haproxy_maxconn
   pidfile $tmp/haproxy.pid
 
 defaults
@@ -431,7 +436,11 @@ idle_bytes() { # NAME -> sets per (bytes per idle connection), ok, failed, befor
   ((${#workers[@]} > 0)) || die "no worker process found for $name"
   sleep 1
   before=$(rss_bytes "${workers[@]}")
-  python3 "$tmp/idle_client.py" "${port_of[$name]}" "$idle" "$ready" 120 &
+  local count=$idle
+  if [[ $name == haproxy ]] && ((count > haproxy_maxconn - 100)); then
+    count=$((haproxy_maxconn - 100))
+  fi
+  python3 "$tmp/idle_client.py" "${port_of[$name]}" "$count" "$ready" 120 &
   client_pid=$!
   pids+=("$client_pid")
   for ((i = 0; i < 1200; i++)); do
@@ -452,6 +461,10 @@ idle_bytes() { # NAME -> sets per (bytes per idle connection), ok, failed, befor
 
 if ((idle > 0)); then
   printf '\nidle keep-alive connections: %s per proxy (one request each, then idle)\n' "$idle"
+  if ((haproxy_maxconn - 100 < idle)); then
+    printf '(HAProxy: %s, what its maxconn allows under an open-file limit of %s)\n' \
+      "$((haproxy_maxconn - 100))" "$nofile"
+  fi
   printf '%-8s %12s %12s %14s %14s %8s\n' proxy bytes/conn connections rss_before rss_after failed
   for name in "${names[@]}"; do
     idle_bytes "$name"

@@ -43,7 +43,8 @@ done
 # The reloads must fit in the run, with time left for the last old generation to drain.
 reload_span=$(awk -v n="$reloads" -v r="$rate" 'BEGIN { printf "%d", n / r + 0.999 }')
 ((${duration%s} >= reload_span + 3)) ||
-  die "--duration ${duration} is too short for $reloads reloads at $rate/s (need $((reload_span + 3))s)"
+  die "--duration ${duration} is too short for $reloads reloads at $rate/s" \
+    "(need $((reload_span + 3))s)"
 
 serverd=${SERVERD:-$root/build/serverd}
 body="hello from the reload benchmark"
@@ -193,7 +194,9 @@ measure() {
   for ((i = 1; i <= reloads; i++)); do
     next=$((start + i * 1000000000 / rate))
     now=$(date +%s%N)
-    if ((next > now)); then sleep "$(awk -v ns=$((next - now)) 'BEGIN { printf "%.3f", ns / 1e9 }')"; fi
+    if ((next > now)); then
+      sleep "$(awk -v ns=$((next - now)) 'BEGIN { printf "%.3f", ns / 1e9 }')"
+    fi
     kill -HUP "$server_pid"
   done
   wait "$wrk_pid" || die "wrk failed against $name: $(cat "$out")"

@@ -43,8 +43,6 @@ add_custom_target(serverd_packaging_docs ALL DEPENDS ${_serverd_gz_outputs})
 # systemd unit directory are absolute, as the binary's default -c path and systemd expect.
 install(FILES ${_serverd_pkg_src}/server.toml DESTINATION /etc/serverd
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
-install(FILES ${_serverd_pkg_src}/examples/logrotate DESTINATION /etc/logrotate.d RENAME serverd
-        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${_serverd_pkg_src}/serverd.service DESTINATION /lib/systemd/system
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${_serverd_pkg_out}/serverd.8.gz DESTINATION share/man/man8)
@@ -71,12 +69,15 @@ set(CPACK_PACKAGE_VENDOR "The serverd authors")
 set(CPACK_PACKAGE_CONTACT "${SERVERD_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "nginx-style HTTP server and reverse proxy")
+# Lines of at most 80 characters (the deb's extended description keeps them).
 set(CPACK_PACKAGE_DESCRIPTION
-    "serverd is a config-driven HTTP/1.1 server and reverse proxy in the style of nginx, \
-configured with one TOML file. A master process binds the listening sockets and supervises \
-an agent and one worker per CPU; workers serve static files and proxy to upstream groups \
-with load balancing and keep-alive pools. Configuration reloads and binary upgrades happen \
-without refusing or dropping a connection.")
+    "serverd is a config-driven HTTP/1.1 server and reverse proxy in the style of
+nginx, configured with one TOML file. A master process binds the listening
+sockets and supervises an agent and one worker per CPU; workers serve static
+files, log accesses and proxy to upstream groups with load balancing, health
+checks and keep-alive pools. Configuration reloads and binary upgrades happen
+without refusing or dropping a connection, and the package upgrades a running
+server by a binary upgrade.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_GENERATOR DEB)  # cpack -G RPM for the rpm
@@ -90,7 +91,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION httpd)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "logrotate")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "logrotate")
 set(CPACK_DEBIAN_PACKAGE_PROVIDES "httpd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
@@ -111,13 +112,11 @@ set(CPACK_RPM_PACKAGE_AUTOREQ ON)
 set(CPACK_RPM_PACKAGE_REQUIRES_PRE "shadow-utils")
 set(CPACK_RPM_PACKAGE_REQUIRES_POST "coreutils, sed")
 set(CPACK_RPM_PACKAGE_PROVIDES "webserver")
-set(CPACK_RPM_USER_FILELIST
-    "%config(noreplace) /etc/serverd/server.toml"
-    "%config(noreplace) /etc/logrotate.d/serverd")
+set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/serverd/server.toml")
 # Directories owned by the base system (on merged-/usr systems /lib is a symlink: owning it
 # would conflict with the filesystem package).
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
-    /etc/logrotate.d /lib /lib/systemd /lib/systemd/system /usr/sbin /usr/share/man /usr/share/man/man5
+    /lib /lib/systemd /lib/systemd/system /usr/sbin /usr/share/man /usr/share/man/man5
     /usr/share/man/man8 /usr/share/lintian /usr/share/lintian/overrides)
 set(CPACK_RPM_PRE_INSTALL_SCRIPT_FILE ${_serverd_pkg_src}/rpm/pre.sh)
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${_serverd_pkg_src}/rpm/post.sh)

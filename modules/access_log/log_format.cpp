@@ -98,10 +98,10 @@ using HostBuf = char[INET6_ADDRSTRLEN + 8];
 std::string_view host_text(const SocketAddress& a, HostBuf& buf) {
   buf[0] = '\0';
   if (a.family() == AF_INET) {
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(&a.storage);
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(a.get());
     if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf)) return buf;
   } else if (a.family() == AF_INET6) {
-    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(a.get());
     if (::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf)) return buf;
   } else if (a.family() == AF_UNIX) {
     return "unix:";

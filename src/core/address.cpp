@@ -7,10 +7,10 @@
 namespace serverd {
 namespace {
 
-const sockaddr_in& as_v4(const sockaddr_storage& s) {
+const sockaddr_in& as_v4(const SockaddrIp& s) {
   return *reinterpret_cast<const sockaddr_in*>(&s);
 }
-const sockaddr_in6& as_v6(const sockaddr_storage& s) {
+const sockaddr_in6& as_v6(const SockaddrIp& s) {
   return *reinterpret_cast<const sockaddr_in6*>(&s);
 }
 

@@ -10,11 +10,19 @@
 
 namespace serverd {
 
+// Only IP addresses are stored: 28 bytes instead of sockaddr_storage's 128 (two of them live
+// in every connection, idle ones included).
+union SockaddrIp {
+  sockaddr sa;
+  sockaddr_in v4;
+  sockaddr_in6 v6;
+};
+
 struct SocketAddress {
-  sockaddr_storage storage{};
+  SockaddrIp storage{};
   socklen_t length = 0;
 
-  int family() const { return storage.ss_family; }
+  int family() const { return storage.sa.sa_family; }
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
   sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
   int port() const;

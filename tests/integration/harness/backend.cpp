@@ -276,6 +276,7 @@ TestBackend::TestBackend(BackendOptions options) : options_(std::move(options)) 
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(options_.port));
   socklen_t len = sizeof addr;
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(listen_fd_, 512) != 0 ||
@@ -458,6 +459,12 @@ void TestBackend::serve(int fd, std::size_t ordinal) {
         if (in.fill(30000) != Reader::Fill::data) break;
       }
       ::shutdown(fd, SHUT_WR);
+      break;
+    }
+    if (has("garbage")) {  // not HTTP at all; then wait for the peer to give up
+      if (!send_all(fd, "SSH-2.0-OpenSSH_9.2 not http\r\n\r\n")) break;
+      in.buf.clear();
+      while (in.fill(10000) == Reader::Fill::data) in.buf.clear();
       break;
     }
     if (has("interim")) {

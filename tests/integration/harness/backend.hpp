@@ -13,6 +13,7 @@
 //   hop=1             the response carries hop-by-hop headers next to end-to-end ones
 //   sleep=MS          waits MS milliseconds before answering (interrupted by shutdown)
 //   drop=1            reads the request (body included) and closes without answering
+//   garbage=1         answers bytes that are not HTTP, then waits for the peer to close
 //   Upgrade header    101 Switching Protocols + "welcome\n", then echoes bytes until EOF; after
 //                     echoing data that ends with "bye\n" it closes its side
 //
@@ -61,6 +62,8 @@ struct BackendOptions {
   std::chrono::milliseconds idle_close{0};
   // Every request: read it whole, then close without answering (as with drop=1).
   bool drop_every_request = false;
+  // Listen on this 127.0.0.1 port (0: an ephemeral one).
+  int port = 0;
 };
 
 // One request as the backend parsed it.

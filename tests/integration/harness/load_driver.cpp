@@ -51,7 +51,9 @@ bool has_token(std::string_view list, std::string_view token) {
   return false;
 }
 
-std::string errno_text(int err) { return err == 0 ? "no error" : std::strerror(err); }
+std::string errno_text(int err) {
+  return err == 0 ? "no error" : std::strerror(err);
+}
 
 // One client connection with its read buffer.
 class Socket {
@@ -210,11 +212,13 @@ class Socket {
     }
     const std::string_view head(buf_.data(), head_end);
     // Status line: HTTP/1.x SP 3DIGIT SP reason
-    if (head.size() < 12 || (head.substr(0, 9) != "HTTP/1.1 " && head.substr(0, 9) != "HTTP/1.0 ") ||
+    if (head.size() < 12 ||
+        (head.substr(0, 9) != "HTTP/1.1 " && head.substr(0, 9) != "HTTP/1.0 ") ||
         !std::isdigit(static_cast<unsigned char>(head[9])) ||
         !std::isdigit(static_cast<unsigned char>(head[10])) ||
         !std::isdigit(static_cast<unsigned char>(head[11]))) {
-      r.failure = "malformed status line: " + std::string(head.substr(0, std::min<std::size_t>(head.size(), 60)));
+      r.failure = "malformed status line: " +
+                  std::string(head.substr(0, std::min<std::size_t>(head.size(), 60)));
       return r;
     }
     r.status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
@@ -236,8 +240,10 @@ class Socket {
       }
       const std::string_view name = line.substr(0, colon);
       std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
       if (iequals(name, "content-length")) {
         std::uint64_t n = 0;
         if (value.empty() || value.size() > 18 ||
@@ -362,8 +368,8 @@ void LoadStats::merge(const LoadStats& o) {
 std::string LoadStats::summary() const {
   std::ostringstream out;
   out << "attempts " << attempts << ", successes " << successes << ", failures " << failures
-      << ", connections opened " << connects << ", 'Connection: close' answers "
-      << connection_close << ", clean idle closes " << idle_closes << "\n";
+      << ", connections opened " << connects << ", 'Connection: close' answers " << connection_close
+      << ", clean idle closes " << idle_closes << "\n";
   for (const auto& [k, v] : failure_kinds) out << "  failure: " << v << " x " << k << "\n";
   for (const auto& s : failure_samples) out << "  sample: " << s << "\n";
   for (const auto& [phase, map] : bodies) {
@@ -393,7 +399,9 @@ LoadDriver::LoadDriver(LoadOptions options) : options_(std::move(options)) {
   }
 }
 
-LoadDriver::~LoadDriver() { stop(); }
+LoadDriver::~LoadDriver() {
+  stop();
+}
 
 void LoadDriver::run(Client& client) {
   const std::string request =

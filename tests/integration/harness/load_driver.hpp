@@ -27,7 +27,7 @@ namespace serverd::itest {
 
 struct LoadOptions {
   int port = 0;
-  int connections = 64;  // client threads; each uses one connection at a time
+  int connections = 64;    // client threads; each uses one connection at a time
   bool keep_alive = true;  // false: a new connection (and "Connection: close") per request
   std::string target = "/";
   std::string host = "localhost";
@@ -41,11 +41,11 @@ struct LoadStats {
   std::uint64_t attempts = 0;   // requests tried (including failed connects)
   std::uint64_t successes = 0;  // complete 200 responses
   std::uint64_t failures = 0;
-  std::uint64_t connects = 0;             // connections opened
-  std::uint64_t connection_close = 0;     // responses that carried "Connection: close"
-  std::uint64_t idle_closes = 0;          // clean FIN noticed on an idle connection before reuse
+  std::uint64_t connects = 0;          // connections opened
+  std::uint64_t connection_close = 0;  // responses that carried "Connection: close"
+  std::uint64_t idle_closes = 0;       // clean FIN noticed on an idle connection before reuse
   std::map<std::string, std::uint64_t> failure_kinds;  // reason -> count
-  std::vector<std::string> failure_samples;             // the first few, with time and phase
+  std::vector<std::string> failure_samples;            // the first few, with time and phase
   // Successful response bodies by the phase in which their request was started.
   std::map<int, std::map<std::string, std::uint64_t>> bodies;
 

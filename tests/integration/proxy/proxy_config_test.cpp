@@ -3,11 +3,11 @@
 #include <boost/test/unit_test.hpp>
 #include <string>
 
-#include "harness/backend.hpp"
-#include "harness/checks.hpp"
-#include "harness/ports.hpp"
-#include "harness/process_runner.hpp"
-#include "harness/proxy_support.hpp"
+#include "../harness/backend.hpp"
+#include "../harness/checks.hpp"
+#include "../harness/ports.hpp"
+#include "../harness/process_runner.hpp"
+#include "../harness/proxy_support.hpp"
 
 namespace it = serverd::itest;
 namespace px = serverd::itest::proxy;

@@ -3,9 +3,9 @@
 #include <boost/test/unit_test.hpp>
 #include <string>
 
-#include "harness/backend.hpp"
-#include "harness/checks.hpp"
-#include "harness/proxy_support.hpp"
+#include "../harness/backend.hpp"
+#include "../harness/checks.hpp"
+#include "../harness/proxy_support.hpp"
 
 namespace it = serverd::itest;
 namespace px = serverd::itest::proxy;

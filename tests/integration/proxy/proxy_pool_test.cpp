@@ -5,9 +5,9 @@
 #include <string>
 #include <thread>
 
-#include "harness/backend.hpp"
-#include "harness/checks.hpp"
-#include "harness/proxy_support.hpp"
+#include "../harness/backend.hpp"
+#include "../harness/checks.hpp"
+#include "../harness/proxy_support.hpp"
 
 namespace it = serverd::itest;
 namespace px = serverd::itest::proxy;

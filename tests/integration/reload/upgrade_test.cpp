@@ -122,7 +122,9 @@ BOOST_AUTO_TEST_CASE(usr2_under_keep_alive_load_zero_failures) {
   BOOST_REQUIRE_MESSAGE(load.wait_for_successes(200, 10s), load.snapshot().summary());
 
   ::kill(server.original_pid(), SIGUSR2);
-  BOOST_TEST_CONTEXT(server.diagnostics()) { check_upgraded(server); }
+  BOOST_TEST_CONTEXT(server.diagnostics()) {
+    check_upgraded(server);
+  }
   load.set_phase(1);
   const auto before = load.snapshot().successes;
   BOOST_TEST(load.wait_for_successes(before + 500, 10s));
@@ -162,8 +164,8 @@ BOOST_AUTO_TEST_CASE(new_binary_never_ready_is_killed_and_rolled_back) {
   // While the new binary is on trial the pid file is <pid_file>.oldbin.
   const bool moved = it::wait_until([&] { return fs::exists(oldbin(server)); }, 900ms, 5ms);
   const it::CommandResult r = command.get();
-  const auto took =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
   BOOST_TEST(moved, "the pid file was never renamed to .oldbin");
   check_rolled_back(server, r, took, 3500ms, "upgrade_timeout");
   // The master still takes commands after the rollback.
@@ -178,8 +180,8 @@ BOOST_AUTO_TEST_CASE(new_binary_that_exits_is_rolled_back_with_its_exit_status) 
   replace_binary(server, "#!/bin/sh\nexit 3\n");
   const auto start = std::chrono::steady_clock::now();
   const it::CommandResult r = upgrade_command(server);
-  const auto took =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
   // Well before upgrade_timeout: the exit itself is the verdict.
   check_rolled_back(server, r, took, 3000ms, "exited with status 3");
 }

@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(a_line_has_every_key_with_the_right_types) {
   std::string error;
   const auto v = json::parse(line, &error);
   BOOST_TEST_REQUIRE(v.has_value(), error << ": " << line);
-  BOOST_TEST_REQUIRE(v->type == json::Value::Type::object);
+  BOOST_TEST_REQUIRE((v->type == json::Value::Type::object));
   const char* keys[] = {"time",   "remote_addr",     "request",      "method",
                         "uri",    "status",          "body_bytes_sent", "request_time",
                         "upstream_addr", "upstream_response_time", "http_referer",
