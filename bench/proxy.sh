@@ -333,8 +333,11 @@ printf 'serverd: %s\n' "$("$serverd" -v 2>&1 | head -1)"
 printf 'nginx:   %s\n' "$("$nginx" -v 2>&1 | head -1)"
 printf 'haproxy: %s\n' "$("$haproxy" -v 2>&1 | head -1)"
 printf 'wrk:     %s\n' "$(wrk -v 2>&1 | head -1)"
-printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s --latency /1k.bin via each proxy\n\n' \
+printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s --latency /1k.bin via each proxy\n' \
   "$(nproc)" "$(uname -sr)" "$rounds" "$connections" "$duration"
+
+printf 'load:    %s (1/5/15 min) before the runs: figures mean little when it exceeds the CPUs\n\n' \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 msg "warming up (${warmup} each)"
 for name in "${names[@]}"; do run_wrk "warmup-$name" "${port_of[$name]}" "$warmup"; done

@@ -126,7 +126,7 @@ void ProxyRequest::connect_next() {
   head_sent_ = 0;
   headers_.clear();
   in_value_ = any_response_byte_ = interim_ = switching_ = false;
-  upstream_readable_ = upstream_paused_ = shut_write_ = false;
+  upstream_readable_ = upstream_paused_ = shut_write_ = upstream_eof_seen_ = false;
   llhttp_init(&parser_, HTTP_RESPONSE, &settings());
   parser_.data = this;
 
@@ -189,6 +189,7 @@ void ProxyRequest::on_event(std::uint32_t events) {
     write_upstream();
     if (done_) return;
   }
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) upstream_eof_seen_ = true;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     upstream_readable_ = true;
     read_upstream();
@@ -292,7 +293,9 @@ void ProxyRequest::read_upstream() {
     if (n > 0) {
       any_response_byte_ = true;
       timer_.arm(conf_.read_timeout);
-      if (static_cast<std::size_t>(n) < sizeof buf) upstream_readable_ = false;
+      // A short read drained the socket, unless the peer's FIN came with the data: that edge
+      // was reported already and will not come again, so read on to the EOF.
+      if (static_cast<std::size_t>(n) < sizeof buf && !upstream_eof_seen_) upstream_readable_ = false;
       if (tunnel_) {
         if (ex_ && !ex_->send_body({buf, static_cast<std::size_t>(n)})) upstream_paused_ = true;
         continue;
@@ -312,8 +315,14 @@ void ProxyRequest::read_upstream() {
       finish();
       return;
     }
-    if (response_started_ && n == 0 && llhttp_finish(&parser_) == HPE_OK && message_done_) {
-      return;  // a body delimited by the end of the connection: complete_response() ran
+    if (response_started_ && n == 0) {
+      // A body delimited by the end of the connection ends here (llhttp_finish runs the
+      // message-complete callback, which pauses: its return value is not HPE_OK).
+      llhttp_finish(&parser_);
+      if (message_done_) {
+        complete_response(true);
+        return;
+      }
     }
     if (response_started_) {
       spdlog::error("{}: {} in the middle of the response", describe(), why);

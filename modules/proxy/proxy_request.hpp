@@ -91,6 +91,7 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   bool reused_ = false;
   bool connecting_ = false;
   bool upstream_readable_ = false;
+  bool upstream_eof_seen_ = false;
   bool upstream_paused_ = false;  // the client's output is full
   bool shut_write_ = false;
   int tries_ = 0;

@@ -71,6 +71,7 @@ void Connection::on_event(std::uint32_t events) {
     close();
     return;
   }
+  if (events & (EPOLLRDHUP | EPOLLHUP)) eof_seen_ = true;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) readable_ = true;
   process();
 }
@@ -131,7 +132,8 @@ bool Connection::read_input() {
   if (n > 0) {
     in_.commit(static_cast<std::size_t>(n));
     // A short read drained the socket; edge-triggered epoll will tell us about more.
-    if (static_cast<std::size_t>(n) < room) readable_ = false;
+    // (Unless the client's FIN came with the data: its edge will not be reported again.)
+    if (static_cast<std::size_t>(n) < room && !eof_seen_) readable_ = false;
     if (slot_ && dispatched_ && !message_done_)
       timer_.arm(server_conf_->limits.client_body_timeout);
     return true;

@@ -126,7 +126,8 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   bool tunnel_ = false;
   bool tunnel_eof_sent_ = false;
   bool flush_scheduled_ = false;
-  bool readable_ = true;  // edge-triggered: the socket may hold unread bytes
+  bool readable_ = true;
+  bool eof_seen_ = false;  // edge-triggered: the socket may hold unread bytes
   bool in_process_ = false;
   bool dispatched_ = false;
   bool handler_called_ = false;
