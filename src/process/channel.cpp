@@ -25,6 +25,7 @@ std::string_view message_type_name(MessageType t) {
     case MessageType::reopened: return "reopened";
     case MessageType::rotate_done: return "rotate_done";
     case MessageType::worker_ready: return "worker_ready";
+    case MessageType::stopped_accepting: return "stopped_accepting";
   }
   return "unknown";
 }
@@ -38,7 +39,7 @@ bool message_carries_fd(MessageType /*t*/) {
 namespace {
 bool known_type(std::uint16_t t) {
   return t >= static_cast<std::uint16_t>(MessageType::ready) &&
-         t <= static_cast<std::uint16_t>(MessageType::worker_ready);
+         t <= static_cast<std::uint16_t>(MessageType::stopped_accepting);
 }
 }  // namespace
 

@@ -28,6 +28,7 @@ enum class MessageType : std::uint16_t {
   reopened,       // child -> master: reopened its log files (payload: the request id)
   rotate_done,    // master -> agent: every process reopened (payload: the request id)
   worker_ready,   // master -> agent: a worker (slot in payload) started; send it the state
+  stopped_accepting,  // worker -> master: draining; no connection will be accepted here again
 };
 
 std::string_view message_type_name(MessageType t);

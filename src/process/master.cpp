@@ -167,6 +167,9 @@ void Master::on_message(Child& child, const Message& m) {
     case MessageType::reopened:
       rotation_acked(child.pid);
       break;
+    case MessageType::stopped_accepting:
+      reload_worker_stopped(child.pid);
+      break;
     case MessageType::leaving: {
       spdlog::warn("{} (pid {}) is leaving after a fatal error: {}", role_name(child), child.pid,
                    m.text());
@@ -380,6 +383,7 @@ void Master::on_exit(Child& child, int status) {
     spdlog::warn("{} (pid {}) {}", name, child.pid, describe_exit(status));
   if (was_current) slot.current = nullptr;
   rotation_acked(child.pid);  // a process that is gone has nothing left to reopen
+  reload_worker_stopped(child.pid);
   {
     // Freed after this batch of events: its channel's EOF may be the next event in it.
     auto it = std::find_if(children_.begin(), children_.end(),

@@ -131,6 +131,12 @@ class Master {
   Generation* reloading_ = nullptr;
   std::vector<RequestPtr> reload_requests_;
   std::vector<RequestPtr> queued_reloads_;
+  // A reload is answered once every old worker has stopped accepting (or is gone), so a
+  // connection made right after `-s reload` returns can only reach the new generation.
+  std::vector<pid_t> reload_waiting_;
+  std::string reload_answer_;
+  std::unique_ptr<Timer> reload_answer_deadline_;
+  void reload_worker_stopped(pid_t pid);
   bool reload_queued_ = false;
 
   struct Rotation {

@@ -83,7 +83,31 @@ void Master::activate(Generation& g) {
     x->state = Generation::State::failed;
     --draining;
   }
-  if (reloading_ == &g) finish_reload(true, "ok generation " + std::to_string(g.number));
+  if (reloading_ == &g) {
+    reload_waiting_.clear();
+    for (auto& c : children_)
+      if (c->id != kAgent && c->gen != &g && c->gen->state == Generation::State::draining)
+        reload_waiting_.push_back(c->pid);
+    reload_answer_ = "ok generation " + std::to_string(g.number);
+    reload_answer_deadline_ = std::make_unique<Timer>(loop_.timers(), [this] {
+      reload_waiting_.clear();
+      reload_worker_stopped(0);
+    });
+    reload_answer_deadline_->arm(std::chrono::seconds(2));
+    if (reload_waiting_.empty()) reload_worker_stopped(0);
+  }
+}
+
+void Master::reload_worker_stopped(pid_t pid) {
+  if (reload_answer_.empty()) return;
+  std::erase(reload_waiting_, pid);
+  if (!reload_waiting_.empty()) return;
+  std::string answer = std::move(reload_answer_);
+  reload_answer_.clear();
+  if (reload_answer_deadline_) {
+    loop_.defer([t = std::shared_ptr<Timer>(std::move(reload_answer_deadline_))] {});
+  }
+  finish_reload(true, answer);
 }
 
 void Master::drain(Generation& g) {

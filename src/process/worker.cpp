@@ -43,6 +43,7 @@ int run_worker(WorkerParams p) {
     quitting = true;
     spdlog::info("{}: shutting down gracefully ({} connections)", why, server.connection_count());
     server.shutdown_gracefully();
+    p.channel.send(Message::make(MessageType::stopped_accepting, p.slot, kMaster));
     quit_deadline.arm(config.main.shutdown_timeout);
   };
   auto fast = [&](std::string_view why) {

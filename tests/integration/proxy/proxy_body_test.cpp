@@ -117,10 +117,7 @@ BOOST_AUTO_TEST_CASE(close_delimited_response_is_relayed_intact) {
   BOOST_TEST(backend.connections() == 2U);
 }
 
-// KNOWN BUG (same area as issue 4, second cause): when the upstream's last bytes and its FIN
-// arrive together, read_upstream() stops at the short read and the edge-triggered EOF is never
-// read: the response hangs until proxy_read_timeout.
-BOOST_AUTO_TEST_CASE(small_close_delimited_response_ends_promptly, *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(small_close_delimited_response_ends_promptly) {
   // Head, body and FIN arrive together: the end of the body is seen at once, not after
   // proxy_read_timeout.
   for (const char* version : {"HTTP/1.1", "HTTP/1.0"}) {
