@@ -460,6 +460,9 @@ void ProxyRequest::enter_tunnel(const char* rest, std::size_t len) {
   head.headers = client_response_headers(headers_, true, conf_.hide_headers);
   tunnel_ = true;
   response_started_ = true;
+  // The handshake's own (empty) body ended before the tunnel: that end is not the client's.
+  request_body_end_ = false;
+  shut_write_ = false;
   if (ex_) ex_->start_tunnel(std::move(head));
   if (done_ || !ex_) return;
   timer_.arm(conf_.read_timeout);  // an idle tunnel ends after proxy_read_timeout

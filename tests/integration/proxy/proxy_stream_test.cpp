@@ -121,8 +121,7 @@ BOOST_AUTO_TEST_CASE(large_response_to_a_slow_reader_keeps_worker_memory_bounded
   BOOST_TEST(conn.expect_response().status == 200);
 }
 
-// KNOWN BUG (issue 4 open): the WebSocket tunnel does not relay client->upstream bytes.
-BOOST_AUTO_TEST_CASE(websocket_echo_through_the_tunnel_then_upstream_close, *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(websocket_echo_through_the_tunnel_then_upstream_close) {
   it::HttpConnection conn = server.connect();
   std::string in = handshake(conn);
   BOOST_TEST_REQUIRE(px::read_until(conn.fd(), in, "welcome\n", 3s), it::printable(in));
@@ -157,8 +156,7 @@ BOOST_AUTO_TEST_CASE(websocket_echo_through_the_tunnel_then_upstream_close, *boo
   BOOST_TEST(c.data.ends_with("bye\n"), it::printable(c.data));
 }
 
-// KNOWN BUG (issue 4 open): the WebSocket tunnel does not relay client->upstream bytes.
-BOOST_AUTO_TEST_CASE(websocket_client_close_reaches_the_upstream, *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(websocket_client_close_reaches_the_upstream) {
   it::HttpConnection conn = server.connect();
   std::string in = handshake(conn);
   BOOST_TEST_REQUIRE(px::read_until(conn.fd(), in, "welcome\n", 3s));
