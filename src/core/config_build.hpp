@@ -42,6 +42,7 @@ std::vector<const toml::table*> tables_at(const toml::table& parent, std::string
 ModuleConfs configure_modules(ConfigLevel level, const toml::table& block,
                               const ModuleConfs& parent, LoadState& st);
 
+std::string_view match_name(MatchKind kind);
 void load_upstreams(const toml::table& root, LoadState& st);
 void load_servers(const toml::table& root, LoadState& st);
 // listen/server_name/default_server consistency across servers.

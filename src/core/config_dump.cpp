@@ -198,21 +198,6 @@ void dump_upstream(const UpstreamConfig& up, Writer& w) {
   w.line("]");
 }
 
-std::string_view match_text(MatchKind kind) {
-  switch (kind) {
-    case MatchKind::prefix:
-      return "prefix";
-    case MatchKind::priority_prefix:
-      return "priority_prefix";
-    case MatchKind::exact:
-      return "exact";
-    case MatchKind::regex:
-      return "regex";
-    case MatchKind::regex_icase:
-      break;
-  }
-  return "regex_icase";
-}
 
 void dump_server(const Config& c, const ServerConfig& s, const ModuleList& modules, Writer& w) {
   w.line("[[server]]");
@@ -244,7 +229,7 @@ void dump_server(const Config& c, const ServerConfig& s, const ModuleList& modul
     w.set_indent("  ");
     w.line("[[server.location]]");
     w.kv("path", quote(loc.path));
-    w.kv("match", quote(match_text(loc.match)));
+    w.kv("match", quote(match_name(loc.match)));
     w.kv("client_max_body_size", quote(format_size(loc.client_max_body_size)));
     dump_modules(loc.modules, &s.modules, modules, w);
     w.set_indent("");

@@ -17,21 +17,6 @@ std::string in_quotes(std::string_view s) {
   return '"' + std::string(s) + '"';
 }
 
-std::string_view match_name(MatchKind kind) {
-  switch (kind) {
-    case MatchKind::prefix:
-      return "prefix";
-    case MatchKind::priority_prefix:
-      return "priority_prefix";
-    case MatchKind::exact:
-      return "exact";
-    case MatchKind::regex:
-      return "regex";
-    case MatchKind::regex_icase:
-      break;
-  }
-  return "regex_icase";
-}
 
 std::optional<SocketAddress> parse_address(const toml::node& node, const std::string& text,
                                            ConfigContext& ctx) {
@@ -295,6 +280,23 @@ void load_server(const toml::table& t, LoadState& st) {
 
 void load_servers(const toml::table& root, LoadState& st) {
   for (const toml::table* t : tables_at(root, "server", st.ctx)) load_server(*t, st);
+}
+
+// The `match` value as written in a config file (the loader reads it, -T writes it).
+std::string_view match_name(MatchKind kind) {
+  switch (kind) {
+    case MatchKind::prefix:
+      return "prefix";
+    case MatchKind::priority_prefix:
+      return "priority_prefix";
+    case MatchKind::exact:
+      return "exact";
+    case MatchKind::regex:
+      return "regex";
+    case MatchKind::regex_icase:
+      break;
+  }
+  return "regex_icase";
 }
 
 }  // namespace serverd
