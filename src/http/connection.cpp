@@ -30,7 +30,6 @@ constexpr std::size_t kSendfileChunk = 2 * 1024 * 1024;
 // How long a draining worker keeps an idle connection open for a request already on its way.
 constexpr std::chrono::milliseconds kDrainIdleGrace{1'000};
 
-bool bodyless_status(int status) { return status < 200 || status == 204 || status == 304; }
 }  // namespace
 
 Connection::Connection(HttpServer& owner, UniqueFd fd, const SocketAddress& peer,
@@ -277,7 +276,7 @@ void Connection::respond(Response&& response) {
   response_started_ = true;
   async_ = nullptr;
   begin_response(response);
-  const bool no_body = bodyless_status(response.status);
+  const bool no_body = status_has_no_body(response.status);
   std::uint64_t length = no_body ? 0 : response.body_length();
   write_head(response, length, no_body ? Framing::none : Framing::length);
   if (!no_body && !slot_->request.is_head()) {

@@ -7,10 +7,6 @@
 
 namespace serverd {
 
-namespace {
-bool bodyless(int status) { return status < 200 || status == 204 || status == 304; }
-}  // namespace
-
 void Connection::pause_request_body(bool paused) {
   if (body_paused_ == paused || closed_) return;
   body_paused_ = paused;
@@ -29,9 +25,9 @@ void Connection::start_response(Response&& head, std::optional<std::uint64_t> co
   response_started_ = true;
   begin_response(head);
   const Request& req = slot_->request;
-  head_only_ = req.is_head() || bodyless(head.status);
+  head_only_ = req.is_head() || status_has_no_body(head.status);
   Framing framing = Framing::none;
-  if (!bodyless(head.status)) {
+  if (!status_has_no_body(head.status)) {
     if (content_length) {
       framing = Framing::length;
     } else if (req.version_minor() >= 1) {

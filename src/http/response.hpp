@@ -22,6 +22,11 @@ struct Response {
   std::uint64_t body_length() const { return file ? file_length : body.size(); }
 };
 
+// 1xx, 204 and 304 responses never carry a body (RFC 9110 §6.4.1).
+inline bool status_has_no_body(int status) {
+  return status < 200 || status == 204 || status == 304;
+}
+
 // Reason phrase for a status code ("Not Found"); "Unknown" for codes without one.
 std::string_view status_reason(int status);
 // A small HTML error page body, as nginx sends: "<html>...<h1>404 Not Found</h1>...".
