@@ -68,19 +68,23 @@ int signal_master(const std::string& config_file, const std::string& name) {
     return 2;
   }
   auto result = serverd::load_config_file(config_file, serverd::builtin_modules());
-  if (!result.config) {
+  const bool synchronous = signo == SIGHUP || signo == SIGUSR2;
+  // An invalid config still names its master: for reload and upgrade that master is asked, so
+  // the refusal is logged where the operator looks (the error log) as well as printed here.
+  if (!result.config && (!synchronous || result.main.pid_file.empty())) {
     std::fprintf(stderr, "%s\n", result.errors.to_string().c_str());
     return 1;
   }
   std::string error;
-  if (signo == SIGHUP || signo == SIGUSR2) {
+  if (synchronous) {
     // Synchronous: the master answers once the new generation (or binary) serves, or why not.
-    const auto& main = result.config->main;
+    const auto& main = result.main;
     auto timeout = main.upgrade_timeout + main.shutdown_timeout + std::chrono::seconds(10);
     auto answer = serverd::send_control_command(serverd::control_socket_path(main.pid_file),
                                                 signo == SIGHUP ? "reload" : "upgrade",
                                                 timeout, &error);
     if (!answer) {
+      if (!result.config) std::fprintf(stderr, "%s\n", result.errors.to_string().c_str());
       std::fprintf(stderr, "serverd: %s\n", error.c_str());
       return 1;
     }

@@ -145,6 +145,7 @@ LoadResult build(const toml::table& root, const std::string& file_name,
                         "module " + std::string(m->name()) + ": " + e.what());
     }
   }
+  result.main = config->main;
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }
@@ -212,6 +213,7 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
     result.errors.add(SourcePos{file_name, static_cast<int>(e.source().begin.line),
                                 static_cast<int>(e.source().begin.column)},
                       std::string(e.description()));
+    result.main.pid_file = abs_base / "serverd.pid";
     return result;
   }
 #else
@@ -222,6 +224,7 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
     result.errors.add(SourcePos{file_name, static_cast<int>(e.source().begin.line),
                                 static_cast<int>(e.source().begin.column)},
                       std::string(e.description()));
+    result.main.pid_file = abs_base / "serverd.pid";
     return result;
   }
   toml::table root = std::move(parsed).table();

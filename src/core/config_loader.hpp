@@ -15,6 +15,10 @@ class ModuleList;  // src/http/module.hpp
 struct LoadResult {
   ConfigPtr config;  // null when errors is not empty
   ErrorList errors;
+  // Best effort even when there are errors: what [main] said, defaults for the rest. `serverd -s
+  // reload` needs the pid file of a config it cannot accept, so the master is the one to refuse
+  // (and log) it. pid_file is empty when the file could not be read at all.
+  MainConfig main;
 };
 
 LoadResult load_config_file(const std::string& path, const ModuleList& modules);
