@@ -23,6 +23,12 @@ UpstreamGroup::UpstreamGroup(const UpstreamConfig& config, std::uint64_t seed)
 UpstreamGroup::~UpstreamGroup() = default;
 
 UpstreamPeer* UpstreamGroup::pick(const PickContext& ctx) noexcept {
+  if (peers_.size() == 1) {
+    // As nginx: the only server is never held off by passive health. There is nothing to fail
+    // over to, so skipping it only turns a backend restart into fail_timeout's worth of 502s.
+    UpstreamPeer& only = peers_[0];
+    return ctx.was_tried(0) || only.health_down ? nullptr : &only;
+  }
   UpstreamPeer* p = primary_ ? primary_->pick(ctx) : nullptr;
   if (p == nullptr && backup_) p = backup_->pick(ctx);
   if (p == nullptr) return nullptr;
@@ -38,7 +44,7 @@ UpstreamPeer* UpstreamGroup::pick(const PickContext& ctx) noexcept {
 
 bool UpstreamGroup::report_failure(UpstreamPeer& p, Clock::time_point now) noexcept {
   const int max_fails = p.max_fails();
-  if (max_fails <= 0) return false;
+  if (max_fails <= 0 || peers_.size() == 1) return false;
   const auto fail_timeout = p.config->fail_timeout;
   if (p.probing) {
     p.probing = false;

@@ -37,7 +37,7 @@ class UpstreamGroup {
   // peers only when no primary peer is usable. nullptr when nothing is usable ("no live
   // upstreams" -> 502). A passively-down peer whose fail_timeout has passed is handed out to
   // one request as a trial (see UpstreamPeer::probing) and skipped by the others until that
-  // trial reports success or failure.
+  // trial reports success or failure. The only server of a group is never passively down.
   UpstreamPeer* pick(const PickContext& ctx) noexcept;
 
   // Bookkeeping: acquire on connect attempt, release when the request is done with it.
@@ -50,7 +50,8 @@ class UpstreamGroup {
   // towards max_fails within fail_timeout; at max_fails the peer is down for fail_timeout
   // (max_fails = 0 disables). Returns true when this failure marked the peer down (log once):
   // failures of requests that were already in flight when it went down return false, a failed
-  // trial after fail_timeout returns true again (down for another fail_timeout).
+  // trial after fail_timeout returns true again (down for another fail_timeout). The only server
+  // of a group is never marked down (nginx's rule): always false.
   bool report_failure(UpstreamPeer& p, Clock::time_point now) noexcept;
   // Resets its failure count; a successful trial brings a down peer back. A success of a request
   // that started before the peer was marked down does not bring it back: the failure is newer.

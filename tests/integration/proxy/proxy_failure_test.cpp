@@ -131,8 +131,7 @@ BOOST_AUTO_TEST_CASE(failure_after_the_request_was_sent_is_not_retried_for_post)
   }
 }
 
-// KNOWN BUG (issue 4 open): a single-server upstream marked down by passive health answers 502 after the backend is back (no trial request reaches it).
-BOOST_AUTO_TEST_CASE(single_server_upstream_is_tried_again_once_it_is_back, *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(single_server_upstream_is_tried_again_once_it_is_back) {
   // nginx never marks the only server of an upstream down: a restarting backend costs the
   // requests made while it is down, not fail_timeout's worth of 502s afterwards.
   const int port = it::pick_free_port();

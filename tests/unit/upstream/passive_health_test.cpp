@@ -53,6 +53,20 @@ BOOST_AUTO_TEST_CASE(failures_spread_over_more_than_fail_timeout_do_not) {
   BOOST_TEST(!a_is_used(g, kT0 + 55s));
 }
 
+BOOST_AUTO_TEST_CASE(the_only_server_of_a_group_is_never_marked_down) {
+  UpstreamGroup g(make_upstream("round_robin", {{.max_fails = 1}}), 1);
+  UpstreamPeer& a = g.peer(0);
+  BOOST_TEST(!g.report_failure(a, kT0));
+  BOOST_TEST(!g.report_failure(a, kT0 + 1s));
+  BOOST_TEST(g.pick(at(kT0 + 2s)) == &a);
+  // Tried already for this request, or down by the active health checks: nothing to pick.
+  PickContext tried = at(kT0 + 2s);
+  tried.mark_tried(0);
+  BOOST_TEST(g.pick(tried) == nullptr);
+  BOOST_TEST(g.set_health(0, false));
+  BOOST_TEST(g.pick(at(kT0 + 2s)) == nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(max_fails_0_never_marks_a_server_down) {
   UpstreamGroup g = group_with(0);
   for (int i = 0; i < 100; ++i) BOOST_TEST(!g.report_failure(g.peer(0), kT0 + 1ms * i));
