@@ -58,7 +58,7 @@ class Buffer {
   std::size_t append(std::string_view bytes) {
     write_ptr();
     std::size_t n = std::min(bytes.size(), capacity() - end_);
-    std::memcpy(block_ + end_, bytes.data(), n);
+    if (n > 0) std::memcpy(block_ + end_, bytes.data(), n);  // data() may be null when empty
     end_ += n;
     return n;
   }
