@@ -23,6 +23,7 @@ void BufferPool::release(char* block) noexcept {
     }
   }
   delete[] block;
+  if (spilled_++ == 0 && on_spill_) on_spill_();
 }
 
 }  // namespace serverd

@@ -4,15 +4,17 @@
 #include <cassert>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace serverd {
 
 class BufferPool {
  public:
-  explicit BufferPool(std::size_t block_size = 16 * 1024, std::size_t max_free = 256)
+  explicit BufferPool(std::size_t block_size = 16 * 1024, std::size_t max_free = 128)
       : block_size_(block_size), max_free_(max_free) {}
   ~BufferPool();
   BufferPool(const BufferPool&) = delete;
@@ -23,10 +25,18 @@ class BufferPool {
   void release(char* block) noexcept;
   std::size_t free_blocks() const { return free_.size(); }
 
+  // Blocks beyond the cache go back to malloc, which keeps their pages: after a burst of many
+  // busy connections those pages would stay resident while the connections idle. `on_spill` runs
+  // when the first block spills after take_spilled(), so the owner can schedule a trim.
+  void set_spill_handler(std::function<void()> on_spill) { on_spill_ = std::move(on_spill); }
+  std::size_t take_spilled() { return std::exchange(spilled_, 0); }
+
  private:
   std::size_t block_size_;
   std::size_t max_free_;
   std::vector<char*> free_;
+  std::size_t spilled_ = 0;
+  std::function<void()> on_spill_;
 };
 
 class Buffer {

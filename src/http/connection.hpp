@@ -112,34 +112,36 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   RequestSlot* slot_ = nullptr;  // held only while a request is in progress
   const ServerConfig* server_conf_ = nullptr;
   const LocationConfig* location_ = nullptr;
-  std::uint32_t requests_ = 0;
 
   ExchangeHandler* async_ = nullptr;
   ExchangeLog log_;
-  bool logged_ = false;
   std::size_t output_bound_ = 64 * 1024;
-  bool body_paused_ = false;
-  bool response_started_ = false;
-  bool chunked_out_ = false;
-  bool head_only_ = false;
-  bool want_writable_ = false;
-  bool tunnel_ = false;
-  bool tunnel_eof_sent_ = false;
-  bool flush_scheduled_ = false;
-  bool readable_ = true;
-  bool eof_seen_ = false;  // edge-triggered: the socket may hold unread bytes
-  bool in_process_ = false;
-  bool dispatched_ = false;
-  bool handler_called_ = false;
-  bool responded_ = false;
-  bool message_done_ = false;
-  bool keep_alive_ = false;
-  bool close_after_output_ = false;
-  bool draining_ = false;
-  bool lingering_ = false;
-  bool peer_closed_ = false;
-  bool closed_ = false;
   Clock::time_point linger_deadline_{};
+  std::uint32_t requests_ = 0;
+  // Flags as bits: an idle keep-alive connection is mostly this object, so its size is the
+  // idle memory per connection.
+  bool logged_ : 1 = false;
+  bool body_paused_ : 1 = false;
+  bool response_started_ : 1 = false;
+  bool chunked_out_ : 1 = false;
+  bool head_only_ : 1 = false;
+  bool want_writable_ : 1 = false;
+  bool tunnel_ : 1 = false;
+  bool tunnel_eof_sent_ : 1 = false;
+  bool flush_scheduled_ : 1 = false;
+  bool readable_ : 1 = true;
+  bool eof_seen_ : 1 = false;  // edge-triggered: the socket may hold unread bytes
+  bool in_process_ : 1 = false;
+  bool dispatched_ : 1 = false;
+  bool handler_called_ : 1 = false;
+  bool responded_ : 1 = false;
+  bool message_done_ : 1 = false;
+  bool keep_alive_ : 1 = false;
+  bool close_after_output_ : 1 = false;
+  bool draining_ : 1 = false;
+  bool lingering_ : 1 = false;
+  bool peer_closed_ : 1 = false;
+  bool closed_ : 1 = false;
 };
 
 }  // namespace serverd

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -13,6 +14,9 @@
 #include "http/module.hpp"
 
 namespace serverd {
+namespace {
+constexpr std::chrono::milliseconds kTrimDelay{500};
+}  // namespace
 
 class HttpServer::Listener final : public EventHandler {
  public:
@@ -50,7 +54,19 @@ HttpServer::HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modu
       worker_(worker),
       router_(*config_),
       max_connections_(static_cast<std::size_t>(config_->main.worker_connections)),
-      accept_retry_(loop.timers(), [this] { resume_accepting(); }) {}
+      accept_retry_(loop.timers(), [this] { resume_accepting(); }),
+      trim_(loop.timers(), [this] { trim_memory(); }) {
+  buffers_.set_spill_handler([this] {
+    if (!trim_.armed()) trim_.arm(kTrimDelay);
+  });
+}
+
+void HttpServer::trim_memory() {
+  // At most once per kTrimDelay while blocks keep spilling (the next spill re-arms the timer):
+  // malloc_trim hands the free pages in the middle of the heap back to the kernel.
+  buffers_.take_spilled();
+  ::malloc_trim(0);
+}
 
 HttpServer::~HttpServer() {
   close_all();

@@ -78,6 +78,7 @@ class HttpServer {
   void accept_from(Listener& listener);
   void pause_accepting(std::chrono::milliseconds how_long);
   void resume_accepting();
+  void trim_memory();
 
   EventLoop& loop_;
   ConfigPtr config_;
@@ -93,6 +94,7 @@ class HttpServer {
   bool accepting_ = false;
   bool draining_ = false;
   Timer accept_retry_;
+  Timer trim_;  // returns spilled buffer pages to the kernel once a burst is over
   std::function<void(const std::string&)> fatal_handler_;
   std::time_t date_second_ = 0;
   char date_[kHttpDateLength] = {};

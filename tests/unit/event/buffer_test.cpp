@@ -61,6 +61,27 @@ BOOST_AUTO_TEST_CASE(pool_keeps_at_most_max_free_blocks) {
   BOOST_TEST(none.free_blocks() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(pool_reports_the_first_spill_after_each_take) {
+  BufferPool pool(64, 1);
+  int calls = 0;
+  pool.set_spill_handler([&] { ++calls; });
+  char* a = pool.acquire();
+  char* b = pool.acquire();
+  char* c = pool.acquire();
+  pool.release(a);  // cached
+  BOOST_TEST(calls == 0);
+  pool.release(b);  // spilled: the owner hears of it once
+  pool.release(c);
+  BOOST_TEST(calls == 1);
+  BOOST_TEST(pool.take_spilled() == 2U);
+  BOOST_TEST(pool.take_spilled() == 0U);
+  char* d = pool.acquire();
+  char* e = pool.acquire();
+  pool.release(d);
+  pool.release(e);  // the next spill after a take is reported again
+  BOOST_TEST(calls == 2);
+}
+
 BOOST_AUTO_TEST_CASE(new_buffer_holds_no_block) {
   BufferPool pool(64, 4);
   Buffer buf(pool);
