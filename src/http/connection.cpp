@@ -99,9 +99,11 @@ bool Connection::tls_handshake() {
     close();
     return false;
   }
-  spdlog::debug("client {}: TLS handshake done ({}, {}, SNI \"{}\", ALPN \"{}\", {})",
-                peer_.to_string(), tls_->protocol(), tls_->cipher(), tls_->server_name(),
-                tls_->alpn(), tls_->reused() ? "session reused" : "new session");
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("client {}: TLS handshake done ({}, {}, SNI \"{}\", ALPN \"{}\", {})",
+                  peer_.to_string(), tls_->protocol(), tls_->cipher(), tls_->server_name(),
+                  tls_->alpn(), tls_->reused() ? "session reused" : "new session");
+  }
   timer_.arm(servers_.select({}).limits.client_header_timeout);
   readable_ = true;  // the handshake may have left request bytes in the socket
   return true;
