@@ -97,8 +97,11 @@ BOOST_AUTO_TEST_CASE(only_tls12_and_tls13_are_offered) {
 
 BOOST_AUTO_TEST_CASE(garbage_handshakes_leave_every_worker_alive) {
   it::TestServer server(it::two_server_config(2), it::make_two_certs);
+  // The master listens before its workers are up: wait for both (bounded).
+  BOOST_TEST_REQUIRE(it::wait_until(
+      [&] { return it::children_titled(server.process().pid(), kWorkerTitle).size() == 2u; }, 5s));
+  BOOST_TEST_REQUIRE(it::tls_get(server.port(), "/", with_sni("a.test")).status == 200);
   const auto workers = it::children_titled(server.process().pid(), kWorkerTitle);
-  BOOST_TEST_REQUIRE(workers.size() == 2u);
   // A real ClientHello's first bytes, to cut off in the middle.
   // The start of a ClientHello: a record header announcing more than is sent.
   const std::string hello =
