@@ -52,7 +52,7 @@ Message Message::make(MessageType type, std::int32_t from, std::int32_t to,
   m.header.from = from;
   m.header.to = to;
   std::size_t n = std::min(text.size(), kMaxPayload);
-  std::memcpy(m.payload.data(), text.data(), n);
+  if (n > 0) std::memcpy(m.payload.data(), text.data(), n);  // an empty view may be null
   m.header.length = static_cast<std::uint32_t>(n);
   return m;
 }
