@@ -176,6 +176,11 @@ void ProxyRequest::connected() {
       attempt_failed("cannot start TLS: " + tls_error_text(), false);
       return;
     }
+    if (peer_->index < up_.tls_sessions.size()) {
+      const auto& cached = up_.tls_sessions[peer_->index];
+      if (cached.session && cached.context == conf_.tls.get())
+        conn_->tls()->offer_session(cached.session.get());
+    }
   }
   if (conn_->tls() && !conn_->tls()->established()) {
     handshaking_ = true;
@@ -483,6 +488,11 @@ void ProxyRequest::complete_response(bool leftover) {
         std::chrono::duration_cast<std::chrono::microseconds>(loop_.now() - started_).count();
   if (ex_) ex_->end_response();
   ex_ = nullptr;
+  if (peer_ && conn_ && conn_->tls()) {
+    // After a whole response the server's TLS 1.3 tickets have arrived: keep the session.
+    if (up_.tls_sessions.size() <= peer_->index) up_.tls_sessions.resize(peer_->index + 1);
+    up_.tls_sessions[peer_->index] = {conf_.tls.get(), conn_->tls()->session()};
+  }
   if (peer_) {
     up_.group.release(*peer_);
     if (reusable && conn_) {

@@ -39,6 +39,13 @@ class TlsSession {
   void shutdown();
 
   const std::string& failure() const { return failure_; }
+  // Client side: offer `session` for resumption (before the handshake); the current session
+  // (after it, and after the server's TLS 1.3 tickets arrived) for the next connection.
+  void offer_session(SSL_SESSION* session) { SSL_set_session(ssl_, session); }
+  std::shared_ptr<SSL_SESSION> session() const {
+    SSL_SESSION* s = SSL_get1_session(ssl_);
+    return s != nullptr ? std::shared_ptr<SSL_SESSION>(s, SSL_SESSION_free) : nullptr;
+  }
   bool reused() const;
   std::string_view protocol() const;
   std::string_view cipher() const;

@@ -34,6 +34,8 @@ class UpstreamConnection final : public EventHandler {
     if (registered_) loop_.remove(fd_.get());
     registered_ = false;
     delegate_ = nullptr;
+    // close_notify: polite, and OpenSSL would otherwise mark the session as not resumable.
+    if (tls_) tls_->shutdown();
     tls_.reset();
     fd_.reset();
   }

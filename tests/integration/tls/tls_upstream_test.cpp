@@ -144,3 +144,44 @@ BOOST_AUTO_TEST_CASE(client_certificates_mtls) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(tls_upstream_sessions)
+
+BOOST_AUTO_TEST_CASE(new_upstream_connections_resume_the_tls_session) {
+  it::TestServer backend(
+      it::config_prelude() +
+          "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
+          "server_name = [\"b.test\"]\n" + it::tls_line("b") +
+          "access_log = \"access.log\"\naccess_log_format = \"$remote_port $ssl_session_reused\"\n"
+          "\n  [[server.location]]\n  path = \"/\"\n  return = { status = 200, body = \"ok\\n\" }\n",
+      it::make_two_certs);
+  // No keep-alive pool: every request opens a new TLS connection to the backend. One worker:
+  // the session cache is per worker.
+  std::string prelude = it::config_prelude();
+  prelude.replace(prelude.find("[main]\n"), 7, "[main]\nworker_processes = 1\n");
+  std::string front = prelude +
+                      "[[upstream]]\nname = \"nopool\"\nkeepalive = 0\nservers = [{ address = "
+                      "\"127.0.0.1:" + std::to_string(backend.port()) + "\" }]\n\n"
+                      "[[server]]\nlisten = [\"127.0.0.1:{PORT}\"]\nserver_name = [\"localhost\"]\n"
+                      "\n  [[server.location]]\n  path = \"/\"\n"
+                      "  proxy_pass = \"https://nopool\"\n"
+                      "  proxy_ssl_name = \"b.test\"\n"
+                      "  proxy_ssl_trusted_certificate = " +
+                      it::toml_string((backend.dir() / "ca.pem").string()) + "\n";
+  it::TestServer proxy(front);
+  BOOST_TEST_CONTEXT(proxy.diagnostics() << "\n--- backend\n" << backend.diagnostics()) {
+    for (int i = 0; i < 4; ++i) BOOST_TEST(proxy.get("/").status == 200);
+    BOOST_TEST(it::wait_until(
+        [&] { return lines_of(it::read_file(backend.dir() / "access.log")).size() >= 4; }, 3s));
+    const auto lines = lines_of(it::read_file(backend.dir() / "access.log"));
+    BOOST_TEST_REQUIRE(lines.size() == 4u);
+    std::set<std::string> ports;
+    for (const auto& l : lines) ports.insert(l.substr(0, l.find(' ')));
+    BOOST_TEST(ports.size() == 4u, "expected four connections");
+    BOOST_TEST(it::contains(lines[0], " ."), lines[0]);
+    for (std::size_t i = 1; i < lines.size(); ++i)
+      BOOST_TEST(it::contains(lines[i], " r"), "connection " << i << ": " << lines[i]);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
