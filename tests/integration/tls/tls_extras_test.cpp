@@ -1,6 +1,7 @@
 // OCSP stapling from a configured response file, client-certificate verification per server
 // with the verified subject in templates, and HTTP -> HTTPS redirects with `return`.
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
 #include <string>
 
 #include "../harness/checks.hpp"
@@ -96,6 +97,45 @@ BOOST_AUTO_TEST_CASE(client_certificates_per_server_and_the_subject_variable) {
     BOOST_TEST_REQUIRE(info.ok);
     via_b.send(it::get_request("/", "a.test"));
     BOOST_TEST(via_b.expect_response().status == 400);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(optional_client_certificates) {
+  std::string config = it::config_prelude() +
+                       "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
+                       "server_name = [\"a.test\"]\n" +
+                       it::tls_line("a", "client_certificate = \"ca.pem\", verify_client = \"optional\"") +
+                       "\n  [[server.location]]\n  path = \"/\"\n"
+                       "  proxy_pass = \"http://127.0.0.1:1\"\n"
+                       "  proxy_set_header = { X-Client-DN = \"$ssl_client_s_dn\" }\n"
+                       "\n  [[server.location]]\n  path = \"/who\"\n"
+                       "  return = { status = 200, body = \"$ssl_client_verify [$ssl_client_s_dn]\\n\" }\n";
+  it::TestServer server(config, [](const it::TempDir& d) {
+    it::make_two_certs(d);
+    it::make_cert(d.path(), "ca", "client", "bob", {"DNS:bob"}, true);
+    it::TempDir other;
+    it::make_ca(other.path(), "evil", "another CA");
+    it::make_cert(other.path(), "evil", "stranger", "mallory", {"DNS:mallory"}, true);
+    std::filesystem::copy_file(other / "stranger.pem", d / "stranger.pem");
+    std::filesystem::copy_file(other / "stranger.key", d / "stranger.key");
+  });
+  BOOST_TEST_CONTEXT(server.diagnostics()) {
+    it::TlsOptions o;
+    o.sni = "a.test";
+    BOOST_TEST(it::tls_get(server.port(), "/who", o, nullptr, "a.test").body == "NONE []\n");
+    o.cert_file = server.dir() / "client.pem";
+    o.key_file = server.dir() / "client.key";
+    BOOST_TEST(it::tls_get(server.port(), "/who", o, nullptr, "a.test").body ==
+               "SUCCESS [CN=bob,O=serverd tests]\n");
+    // A certificate from another CA is refused, even when optional.
+    o.cert_file = server.dir() / "stranger.pem";
+    o.key_file = server.dir() / "stranger.key";
+    it::TlsInfo info;
+    it::HttpConnection c = it::tls_connect(server.port(), o, &info);
+    if (info.ok) {
+      c.try_send(it::get_request("/who", "a.test"));
+      BOOST_TEST(static_cast<int>(c.read_response().status) != static_cast<int>(it::ReadStatus::ok));
+    }
   }
 }
 
