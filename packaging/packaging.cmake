@@ -57,6 +57,8 @@ install(FILES
           ${_serverd_pkg_src}/examples/static-site.toml
           ${_serverd_pkg_src}/examples/reverse-proxy.toml
           ${_serverd_pkg_src}/examples/tls.toml
+          ${_serverd_pkg_src}/examples/tls-example.pem
+          ${_serverd_pkg_src}/examples/tls-example.key
           ${_serverd_pkg_src}/examples/log-rotation.toml
           ${_serverd_pkg_src}/examples/logrotate
         DESTINATION share/doc/serverd/examples)

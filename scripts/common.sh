@@ -6,7 +6,7 @@
 SERVERD_BUILD_PACKAGES=(
   build-essential cmake pkg-config ca-certificates curl
   libssl-dev node-llhttp libtomlplusplus-dev libspdlog-dev libfmt-dev libboost-test-dev
-  zlib1g-dev
+  zlib1g-dev openssl
 )
 
 msg() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }

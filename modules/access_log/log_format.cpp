@@ -6,6 +6,8 @@
 #include <array>
 #include <charconv>
 
+#include "http/variables.hpp"
+
 namespace serverd {
 namespace {
 
@@ -165,6 +167,9 @@ void append_raw(std::string& out, const LogSegment& seg, const LogContext& ctx) 
       break;
     case LogVar::http_header:
       if (auto v = find_header(r, seg.text)) out.append(*v);
+      break;
+    case LogVar::tls:
+      append_expanded(out, seg.text, r, r.tls() != nullptr ? "https" : "http");
       break;
   }
 }
@@ -345,7 +350,13 @@ std::optional<LogFormat> compile_log_format(std::string_view text, LogFormatErro
       return fail(dollar, "\"$\" must be followed by a variable name (e.g. $remote_addr)");
     LogSegment seg{false, LogVar::remote_addr, {}};
     bool known = false;
-    if (name.starts_with("http_") && name.size() > 5) {
+    if (name == "https" || name == "ssl_protocol" || name == "ssl_cipher" ||
+        name == "ssl_client_s_dn" || name == "ssl_client_verify" || name == "ssl_server_name" ||
+        name == "ssl_session_reused") {
+      seg.var = LogVar::tls;
+      seg.text = "${" + std::string(name) + "}";
+      known = true;
+    } else if (name.starts_with("http_") && name.size() > 5) {
       seg.var = LogVar::http_header;
       for (char ch : name.substr(5)) seg.text.push_back(fold(ch));
       known = true;

@@ -51,6 +51,7 @@ enum class LogVar : std::uint8_t {
   upstream_addr,
   upstream_response_time,
   http_header,  // $http_<name>: the name is kept in the segment
+  tls,          // $https, $ssl_*: the name is kept in the segment (see http/variables.hpp)
 };
 
 struct LogSegment {

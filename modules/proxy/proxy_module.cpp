@@ -1,5 +1,6 @@
 #include "modules/proxy/proxy_module.hpp"
 
+#include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "modules/proxy/proxy_request.hpp"
 #include "modules/proxy/proxy_runtime.hpp"
 #include "process/worker_context.hpp"
+#include "tls/tls_context.hpp"
 
 namespace serverd {
 
@@ -25,7 +27,46 @@ constexpr ConfigKey kKeys[] = {
     {"proxy_send_timeout", kServerOrLocation},
     {"proxy_next_upstream_tries", kServerOrLocation},
     {"proxy_buffer_size", kServerOrLocation},
+    {"proxy_ssl_verify", kServerOrLocation},
+    {"proxy_ssl_trusted_certificate", kServerOrLocation},
+    {"proxy_ssl_server_name", kServerOrLocation},
+    {"proxy_ssl_name", kServerOrLocation},
+    {"proxy_ssl_certificate", kServerOrLocation},
+    {"proxy_ssl_certificate_key", kServerOrLocation},
 };
+
+// The host of "host:port", "[v6]:port" or an upstream name.
+std::string host_of(const std::string& authority) {
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    return authority.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+  }
+  return authority.substr(0, authority.rfind(':'));
+}
+
+bool is_ip_literal(const std::string& host) {
+  in6_addr a6{};
+  in_addr a4{};
+  return ::inet_pton(AF_INET, host.c_str(), &a4) == 1 || ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+// proxy_pass "https://...": the client context, built while the config loads.
+void configure_upstream_tls(const toml::table& block, ProxyConf& conf, ConfigContext& ctx) {
+  const std::string host = conf.ssl_name.empty() ? host_of(conf.pass->authority) : conf.ssl_name;
+  conf.tls_sni = conf.ssl_server_name && !is_ip_literal(host) ? host : std::string();
+  conf.tls_verify_name = conf.ssl_verify ? host : std::string();
+  TlsClientSettings settings;
+  settings.verify = conf.ssl_verify;
+  settings.trusted_certificate = conf.ssl_trusted_certificate;
+  settings.certificate = conf.ssl_certificate;
+  settings.key = conf.ssl_certificate_key;
+  TlsBuildError error;
+  conf.tls = TlsContext::build_client(settings, &error);
+  if (!conf.tls) {
+    const toml::node* at = block.get(error.key);
+    ctx.error(at != nullptr ? *at : *block.get("proxy_pass"), error.message);
+  }
+}
 
 bool valid_header_text(std::string_view s) {
   for (char c : s)
@@ -83,6 +124,23 @@ ModuleConfPtr ProxyModule::configure(ConfigLevel level, const toml::table& block
     else
       conf->buffer_size = *b;
   }
+  if (auto v = ctx.get_bool(block, "proxy_ssl_verify")) conf->ssl_verify = *v;
+  if (auto v = ctx.get_string(block, "proxy_ssl_trusted_certificate"))
+    conf->ssl_trusted_certificate = ctx.resolve_path(*v);
+  if (auto v = ctx.get_bool(block, "proxy_ssl_server_name")) conf->ssl_server_name = *v;
+  if (auto v = ctx.get_string(block, "proxy_ssl_name")) conf->ssl_name = *v;
+  if (auto v = ctx.get_string(block, "proxy_ssl_certificate"))
+    conf->ssl_certificate = ctx.resolve_path(*v);
+  if (auto v = ctx.get_string(block, "proxy_ssl_certificate_key"))
+    conf->ssl_certificate_key = ctx.resolve_path(*v);
+  if (conf->ssl_certificate.empty() != conf->ssl_certificate_key.empty()) {
+    const char* key = conf->ssl_certificate.empty() ? "proxy_ssl_certificate_key"
+                                                    : "proxy_ssl_certificate";
+    if (const toml::node* node = block.get(key))
+      ctx.error(*node, "\"proxy_ssl_certificate\" and \"proxy_ssl_certificate_key\" go together");
+  }
+  conf->tls.reset();
+  if (conf->pass && conf->pass->scheme == "https") configure_upstream_tls(block, *conf, ctx);
   return conf;
 }
 
@@ -98,7 +156,7 @@ void ProxyModule::validate(const Config& config, ConfigContext& ctx) const {
         std::string error;
         if (!is_group && (t.authority.find(':') == std::string::npos ||
                           !parse_listen_address(t.authority, &error)))
-          ctx.errors().add(conf->pass_pos, "proxy_pass \"http://" + t.authority +
+          ctx.errors().add(conf->pass_pos, "proxy_pass \"" + t.scheme + "://" + t.authority +
                                                "\": no [[upstream]] of that name, and not a "
                                                "host:port address");
         if (t.has_uri && (loc.match == MatchKind::regex || loc.match == MatchKind::regex_icase))
@@ -112,7 +170,8 @@ void ProxyModule::validate(const Config& config, ConfigContext& ctx) const {
 void ProxyModule::dump(const ModuleConf& c, toml::table& out) const {
   const auto& conf = static_cast<const ProxyConf&>(c);
   if (conf.pass)
-    out.insert_or_assign("proxy_pass", "http://" + conf.pass->authority + conf.pass->uri);
+    out.insert_or_assign("proxy_pass",
+                         conf.pass->scheme + "://" + conf.pass->authority + conf.pass->uri);
   if (!conf.set_headers.empty()) {
     toml::table t;
     for (const auto& [k, v] : conf.set_headers) t.insert_or_assign(k, v);
@@ -128,6 +187,15 @@ void ProxyModule::dump(const ModuleConf& c, toml::table& out) const {
   out.insert_or_assign("proxy_send_timeout", format_duration(conf.send_timeout));
   out.insert_or_assign("proxy_next_upstream_tries", conf.next_upstream_tries);
   out.insert_or_assign("proxy_buffer_size", format_size(conf.buffer_size));
+  out.insert_or_assign("proxy_ssl_verify", conf.ssl_verify);
+  if (!conf.ssl_trusted_certificate.empty())
+    out.insert_or_assign("proxy_ssl_trusted_certificate", conf.ssl_trusted_certificate.string());
+  out.insert_or_assign("proxy_ssl_server_name", conf.ssl_server_name);
+  if (!conf.ssl_name.empty()) out.insert_or_assign("proxy_ssl_name", conf.ssl_name);
+  if (!conf.ssl_certificate.empty()) {
+    out.insert_or_assign("proxy_ssl_certificate", conf.ssl_certificate.string());
+    out.insert_or_assign("proxy_ssl_certificate_key", conf.ssl_certificate_key.string());
+  }
 }
 
 bool ProxyModule::handles(const ModuleConf& c) const {

@@ -13,6 +13,8 @@
 #include "modules/proxy/proxy_conf.hpp"
 #include "modules/proxy/proxy_headers.hpp"
 #include "modules/proxy/proxy_runtime.hpp"
+#include "tls/tls_context.hpp"
+#include "tls/tls_session.hpp"
 
 namespace serverd {
 
@@ -131,6 +133,10 @@ void ProxyRequest::connect_next() {
   parser_.data = this;
 
   conn_ = up_.pool.take(peer_->index);
+  if (conn_ && (conn_->tls() != nullptr) != (conf_.tls != nullptr)) {
+    // Pooled by a location that speaks the other protocol to this group.
+    retire_connection(loop_, std::move(conn_));
+  }
   reused_ = conn_ != nullptr;
   if (reused_) {
     conn_->set_delegate(this);
@@ -163,6 +169,37 @@ void ProxyRequest::connect_next() {
 
 void ProxyRequest::connected() {
   connecting_ = false;
+  if (conf_.tls && !conn_->tls()) {
+    conn_->set_tls(TlsSession::connect(conf_.tls->get(), conn_->fd(), conf_.tls_sni,
+                                       conf_.tls_verify_name));
+    if (!conn_->tls()) {
+      attempt_failed("cannot start TLS: " + tls_error_text(), false);
+      return;
+    }
+    if (peer_->index < up_.tls_sessions.size()) {
+      const auto& cached = up_.tls_sessions[peer_->index];
+      if (cached.session && cached.context == conf_.tls.get())
+        conn_->tls()->offer_session(cached.session.get());
+    }
+  }
+  if (conn_->tls() && !conn_->tls()->established()) {
+    handshaking_ = true;
+    timer_.arm(conf_.connect_timeout);
+    continue_handshake();
+    return;
+  }
+  upstream_readable_ = true;
+  write_upstream();
+}
+
+void ProxyRequest::continue_handshake() {
+  const int r = conn_->tls()->handshake();
+  if (r == 0) return;  // the next event continues it
+  handshaking_ = false;
+  if (r < 0) {
+    attempt_failed("TLS handshake failed: " + conn_->tls()->failure(), false);
+    return;
+  }
   upstream_readable_ = true;
   write_upstream();
 }
@@ -184,7 +221,10 @@ void ProxyRequest::on_event(std::uint32_t events) {
     }
     if (!(events & EPOLLOUT)) return;
     connected();
-    if (done_) return;
+    if (done_ || handshaking_) return;
+  } else if (handshaking_) {
+    continue_handshake();
+    if (done_ || handshaking_) return;
   } else if (events & EPOLLOUT) {
     write_upstream();
     if (done_) return;
@@ -197,7 +237,7 @@ void ProxyRequest::on_event(std::uint32_t events) {
 }
 
 void ProxyRequest::write_upstream() {
-  while (!done_ && conn_ && !connecting_) {
+  while (!done_ && conn_ && !connecting_ && !handshaking_) {
     std::size_t head_left = head_.size() - head_sent_;
     std::size_t body_left = body_out_.size() - body_sent_;
     if (head_left == 0 && body_left == 0) break;
@@ -208,7 +248,9 @@ void ProxyRequest::write_upstream() {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<std::size_t>(n_iov);
-    ssize_t n = ::sendmsg(conn_->fd(), &msg, MSG_NOSIGNAL);
+    ssize_t n = conn_->tls() ? conn_->tls()->write(static_cast<const char*>(iov[0].iov_base),
+                                                   iov[0].iov_len)
+                             : ::sendmsg(conn_->fd(), &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -226,7 +268,7 @@ void ProxyRequest::write_upstream() {
       body_bytes_written_ = true;
     }
   }
-  if (done_ || !conn_ || connecting_) return;
+  if (done_ || !conn_ || connecting_ || handshaking_) return;
   if (body_sent_ == body_out_.size()) {
     body_out_.clear();
     body_sent_ = 0;
@@ -236,6 +278,7 @@ void ProxyRequest::write_upstream() {
     }
     if (tunnel_ && request_body_end_ && !shut_write_) {
       shut_write_ = true;
+      if (conn_->tls()) conn_->tls()->shutdown();
       ::shutdown(conn_->fd(), SHUT_WR);
     }
   }
@@ -289,13 +332,16 @@ void ProxyRequest::read_upstream() {
   char buf[16 * 1024];
   for (int round = 0; round < 64 && !done_ && conn_ && !upstream_paused_ && upstream_readable_;
        ++round) {
-    ssize_t n = ::recv(conn_->fd(), buf, sizeof buf, 0);
+    TlsSession* tls = conn_->tls();
+    ssize_t n = tls ? tls->read(buf, sizeof buf) : ::recv(conn_->fd(), buf, sizeof buf, 0);
     if (n > 0) {
       any_response_byte_ = true;
       timer_.arm(conf_.read_timeout);
       // A short read drained the socket, unless the peer's FIN came with the data: that edge
-      // was reported already and will not come again, so read on to the EOF.
-      if (static_cast<std::size_t>(n) < sizeof buf && !upstream_eof_seen_) upstream_readable_ = false;
+      // was reported already and will not come again, so read on to the EOF. (TLS hands out
+      // one record at a time: there only EAGAIN tells.)
+      if (static_cast<std::size_t>(n) < sizeof buf && !upstream_eof_seen_ && !tls)
+        upstream_readable_ = false;
       if (tunnel_) {
         if (ex_ && !ex_->send_body({buf, static_cast<std::size_t>(n)})) upstream_paused_ = true;
         continue;
@@ -442,6 +488,11 @@ void ProxyRequest::complete_response(bool leftover) {
         std::chrono::duration_cast<std::chrono::microseconds>(loop_.now() - started_).count();
   if (ex_) ex_->end_response();
   ex_ = nullptr;
+  if (peer_ && conn_ && conn_->tls()) {
+    // After a whole response the server's TLS 1.3 tickets have arrived: keep the session.
+    if (up_.tls_sessions.size() <= peer_->index) up_.tls_sessions.resize(peer_->index + 1);
+    up_.tls_sessions[peer_->index] = {conf_.tls.get(), conn_->tls()->session()};
+  }
   if (peer_) {
     up_.group.release(*peer_);
     if (reusable && conn_) {
@@ -518,6 +569,8 @@ void ProxyRequest::on_timer() {
   if (done_) return;
   if (connecting_) {
     attempt_failed("connect() timed out", true);
+  } else if (handshaking_) {
+    attempt_failed("TLS handshake timed out", true);
   } else if (tunnel_) {
     spdlog::info("{}: tunnel idle for {}ms, closing", describe(), conf_.read_timeout.count());
     if (ex_) ex_->end_response();
@@ -533,6 +586,7 @@ void ProxyRequest::close_upstream() {
   if (!conn_) return;
   retire_connection(loop_, std::move(conn_));
   connecting_ = false;
+  handshaking_ = false;
 }
 
 void ProxyRequest::finish() {

@@ -45,6 +45,7 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
 
   void connect_next();
   void connected();
+  void continue_handshake();
   void write_upstream();
   void read_upstream();
   bool feed(const char* data, std::size_t len);
@@ -90,6 +91,7 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   UpstreamConnectionPtr conn_;
   bool reused_ = false;
   bool connecting_ = false;
+  bool handshaking_ = false;  // upstream TLS
   bool upstream_readable_ = false;
   bool upstream_eof_seen_ = false;
   bool upstream_paused_ = false;  // the client's output is full

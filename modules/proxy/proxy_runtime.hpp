@@ -2,6 +2,8 @@
 // The proxy's per-worker state: one upstream group (balancer + passive health) and one
 // keep-alive pool per [[upstream]], plus an implicit one-server group per literal
 // proxy_pass address.
+#include <openssl/ssl.h>
+
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -19,6 +21,13 @@ struct UpstreamRuntime {
   std::shared_ptr<const UpstreamConfig> config;
   UpstreamGroup group;
   KeepalivePool pool;
+  // The last TLS session per server, resumed by the next new connection to it: only with the
+  // same client context (a session verified under other settings is never reused).
+  struct TlsSessionCache {
+    const void* context = nullptr;
+    std::shared_ptr<SSL_SESSION> session;
+  };
+  std::vector<TlsSessionCache> tls_sessions;  // by server index, grown on demand
 };
 
 class ProxyRuntime {

@@ -10,10 +10,10 @@ std::optional<ProxyTarget> parse_proxy_pass(std::string_view text, std::string* 
   if (text.starts_with("http://")) {
     rest = text.substr(7);
   } else if (text.starts_with("https://")) {
-    *error = "https upstreams are not supported yet";
-    return std::nullopt;
+    rest = text.substr(8);
+    t.scheme = "https";
   } else {
-    *error = "must start with \"http://\"";
+    *error = "must start with \"http://\" or \"https://\"";
     return std::nullopt;
   }
   std::size_t slash = rest.find('/');

@@ -16,6 +16,7 @@
 namespace serverd {
 
 struct ModuleConf;  // src/http/module.hpp
+class TlsContext;  // src/tls/tls_context.hpp
 using ModuleConfPtr = std::shared_ptr<const ModuleConf>;
 // Indexed by a module's position in the ordered module list; nullptr = not configured.
 using ModuleConfs = std::vector<ModuleConfPtr>;
@@ -30,6 +31,9 @@ struct MainConfig {
   bool daemon = false;
   Duration shutdown_timeout{30'000};
   Duration upgrade_timeout{30'000};
+  // How often the agent creates a new TLS session-ticket key (the previous ones keep
+  // decrypting tickets for two more periods).
+  Duration tls_ticket_key_rotation{3'600'000};
   SourcePos pos;
 };
 
@@ -87,6 +91,24 @@ struct ListenConfig {
   int backlog = 511;
 };
 
+// A server's TLS settings (`tls = { ... }`). The certificates are read, checked and turned into
+// an SSL_CTX while the config loads, so a broken certificate fails `-t` and a reload.
+struct TlsServerConfig {
+  SourcePos pos;
+  std::filesystem::path certificate;  // PEM, leaf first, then the chain
+  std::filesystem::path key;          // PEM
+  std::vector<std::string> protocols{"TLSv1.2", "TLSv1.3"};
+  std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax)
+  std::string ciphersuites;  // TLS 1.3 suites
+  std::string curves;        // groups, "X25519:prime256v1:secp384r1"
+  std::filesystem::path ocsp_response;       // DER OCSP response to staple; empty = none
+  std::filesystem::path client_certificate;  // CA bundle for client certificates
+  enum class VerifyClient { off, on, optional } verify_client = VerifyClient::off;
+  int verify_depth = 1;
+  Duration handshake_timeout{10'000};
+  std::shared_ptr<const TlsContext> context;  // built by the loader
+};
+
 // Core HTTP settings of a server (nginx's http core module); locations may override some.
 struct HttpLimits {
   std::uint64_t client_max_body_size = 1024 * 1024;  // 0 = unlimited
@@ -118,6 +140,7 @@ struct ServerConfig {
   std::vector<ListenConfig> listen;
   std::vector<std::string> server_names;  // lower-case; "*.example.com" wildcards allowed
   HttpLimits limits;
+  std::optional<TlsServerConfig> tls;
   ModuleConfs modules;
   std::vector<LocationConfig> locations;  // in file order
 };

@@ -4,6 +4,7 @@
 
 #include "core/config_build.hpp"
 #include "core/config_loader.hpp"
+#include "tls/tls_context.hpp"
 
 namespace serverd {
 namespace {
@@ -148,6 +149,7 @@ void dump_main(const Config& c, const ModuleList& modules, Writer& w) {
   w.kv("daemon", bool_text(m.daemon));
   w.kv("shutdown_timeout", quote(format_duration(m.shutdown_timeout)));
   w.kv("upgrade_timeout", quote(format_duration(m.upgrade_timeout)));
+  w.kv("tls_ticket_key_rotation", quote(format_duration(m.tls_ticket_key_rotation)));
   dump_modules(c.modules, nullptr, modules, w);
 }
 
@@ -198,6 +200,28 @@ void dump_upstream(const UpstreamConfig& up, Writer& w) {
   w.line("]");
 }
 
+void dump_tls(const TlsServerConfig& t, Writer& w) {
+  std::string protocols = "[";
+  for (std::size_t i = 0; i < t.protocols.size(); ++i)
+    protocols += (i ? ", " : "") + quote(t.protocols[i]);
+  protocols += "]";
+  std::string line = "tls = { certificate = " + quote(t.certificate.string()) +
+                     ", key = " + quote(t.key.string()) + ", protocols = " + protocols;
+  line += ", ciphers = " + quote(t.ciphers.empty() ? kDefaultTlsCiphers : t.ciphers);
+  line += ", ciphersuites = " +
+          quote(t.ciphersuites.empty() ? kDefaultTlsCiphersuites : t.ciphersuites);
+  line += ", curves = " + quote(t.curves.empty() ? kDefaultTlsCurves : t.curves);
+  if (!t.ocsp_response.empty()) line += ", ocsp_response = " + quote(t.ocsp_response.string());
+  if (!t.client_certificate.empty())
+    line += ", client_certificate = " + quote(t.client_certificate.string());
+  line += ", verify_client = ";
+  line += t.verify_client == TlsServerConfig::VerifyClient::on         ? "\"on\""
+          : t.verify_client == TlsServerConfig::VerifyClient::optional ? "\"optional\""
+                                                                       : "\"off\"";
+  line += ", verify_depth = " + std::to_string(t.verify_depth);
+  line += ", handshake_timeout = " + quote(format_duration(t.handshake_timeout)) + " }";
+  w.line(line);
+}
 
 void dump_server(const Config& c, const ServerConfig& s, const ModuleList& modules, Writer& w) {
   w.line("[[server]]");
@@ -223,6 +247,7 @@ void dump_server(const Config& c, const ServerConfig& s, const ModuleList& modul
   w.kv("keepalive_timeout", quote(format_duration(l.keepalive_timeout)));
   w.kv("send_timeout", quote(format_duration(l.send_timeout)));
   w.kv("keepalive_requests", std::to_string(l.keepalive_requests));
+  if (s.tls) dump_tls(*s.tls, w);
   dump_modules(s.modules, &c.modules, modules, w);
   for (const LocationConfig& loc : s.locations) {
     w.blank();

@@ -9,7 +9,7 @@
 namespace serverd {
 namespace {
 
-constexpr std::array<std::string_view, 9> kMainKeys{"worker_processes",
+constexpr std::array<std::string_view, 10> kMainKeys{"worker_processes",
                                                     "worker_connections",
                                                     "worker_rlimit_nofile",
                                                     "worker_cpu_affinity",
@@ -17,9 +17,10 @@ constexpr std::array<std::string_view, 9> kMainKeys{"worker_processes",
                                                     "pid_file",
                                                     "daemon",
                                                     "shutdown_timeout",
-                                                    "upgrade_timeout"};
+                                                    "upgrade_timeout",
+                                                    "tls_ticket_key_rotation"};
 
-constexpr std::array<std::string_view, 11> kServerKeys{"listen",
+constexpr std::array<std::string_view, 12> kServerKeys{"listen",
                                                        "server_name",
                                                        "client_max_body_size",
                                                        "max_uri_length",
@@ -29,6 +30,7 @@ constexpr std::array<std::string_view, 11> kServerKeys{"listen",
                                                        "keepalive_timeout",
                                                        "send_timeout",
                                                        "keepalive_requests",
+                                                       "tls",
                                                        "location"};
 
 constexpr std::array<std::string_view, 3> kLocationKeys{"path", "match", "client_max_body_size"};

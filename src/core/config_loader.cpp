@@ -79,6 +79,14 @@ void load_main(const toml::table& root, LoadState& st) {
     if (auto v = ctx.get_bool(*t, "daemon")) main.daemon = *v;
     if (auto v = ctx.get_duration(*t, "shutdown_timeout")) main.shutdown_timeout = *v;
     if (auto v = ctx.get_duration(*t, "upgrade_timeout")) main.upgrade_timeout = *v;
+    if (auto v = ctx.get_duration(*t, "tls_ticket_key_rotation")) {
+      if (v->count() < 1000) {
+        ctx.error(*t->get("tls_ticket_key_rotation"),
+                  "\"tls_ticket_key_rotation\" must be at least 1s");
+      } else {
+        main.tls_ticket_key_rotation = *v;
+      }
+    }
   }
   // Modules see an empty [main] rather than none, so their main-level defaults always exist.
   st.config.modules = configure_modules(ConfigLevel::main, t != nullptr ? *t : empty,

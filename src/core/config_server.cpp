@@ -6,6 +6,7 @@
 
 #include "core/config_build.hpp"
 #include "core/toml_types.hpp"
+#include "tls/tls_context.hpp"
 
 namespace serverd {
 namespace {
@@ -121,6 +122,77 @@ void load_server_names(const toml::table& t, ServerConfig& server, ServerNotes& 
     server.server_names.push_back(std::move(name));
     notes.name_pos.push_back(ctx.pos(item));
   }
+}
+
+constexpr std::array<std::string_view, 11> kTlsKeys{
+    "certificate",   "key",           "protocols",          "ciphers",
+    "ciphersuites",  "curves",        "ocsp_response",      "client_certificate",
+    "verify_client", "verify_depth",  "handshake_timeout"};
+
+// `tls = { certificate = ..., key = ..., ... }`: read, then turned into an SSL_CTX at once, so
+// an unreadable or mismatched certificate is a config error like any other.
+void load_tls(const toml::table& t, ServerConfig& server, ConfigContext& ctx) {
+  const toml::table* table = table_at(t, "tls", ctx);
+  if (table == nullptr) return;
+  check_keys(*table, "in a tls table", kTlsKeys, ctx);
+  TlsServerConfig tls;
+  tls.pos = ctx.pos(*table);
+  bool ok = true;
+  for (auto [key, field] : {std::pair{"certificate", &tls.certificate}, std::pair{"key", &tls.key}}) {
+    if (!table->contains(key)) {
+      ctx.error(*table, std::string("missing required key \"") + key + "\" in a tls table");
+      ok = false;
+    } else if (auto v = ctx.get_string(*table, key)) {
+      *field = ctx.resolve_path(*v);
+    } else {
+      ok = false;
+    }
+  }
+  if (auto v = ctx.get_string_list(*table, "protocols")) {
+    const toml::node& node = *table->get("protocols");
+    const toml::array* array = node.as_array();
+    tls.protocols.clear();
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      if (!valid_tls_protocol((*v)[i])) {
+        ctx.error(array != nullptr ? *array->get(i) : node,
+                  "unknown TLS protocol " + in_quotes((*v)[i]) +
+                      " (expected \"TLSv1.2\" or \"TLSv1.3\"; older ones are not offered)");
+        ok = false;
+      }
+      tls.protocols.push_back((*v)[i]);
+    }
+    if (v->empty()) {
+      ctx.error(node, "\"protocols\" must name at least one protocol");
+      ok = false;
+    }
+  } else if (table->contains("protocols")) {
+    ok = false;
+  }
+  if (auto v = ctx.get_string(*table, "ciphers")) tls.ciphers = *v;
+  if (auto v = ctx.get_string(*table, "ciphersuites")) tls.ciphersuites = *v;
+  if (auto v = ctx.get_string(*table, "curves")) tls.curves = *v;
+  if (auto v = ctx.get_string(*table, "ocsp_response")) tls.ocsp_response = ctx.resolve_path(*v);
+  if (auto v = ctx.get_string(*table, "client_certificate"))
+    tls.client_certificate = ctx.resolve_path(*v);
+  if (auto v = ctx.get_enum(*table, "verify_client", {"off", "on", "optional"})) {
+    tls.verify_client = *v == "on"         ? TlsServerConfig::VerifyClient::on
+                        : *v == "optional" ? TlsServerConfig::VerifyClient::optional
+                                           : TlsServerConfig::VerifyClient::off;
+  }
+  if (auto v = ctx.get_integer(*table, "verify_depth", 1, 100)) tls.verify_depth = static_cast<int>(*v);
+  if (auto v = ctx.get_duration(*table, "handshake_timeout")) tls.handshake_timeout = *v;
+  if (ok) {
+    // One session context for every server: a handshake is resumed before SNI has switched the
+    // context, so per-server contexts would only make tickets fail after an SNI switch. Which
+    // server may use a resumed session is checked per request (client certificates).
+    TlsBuildError error;
+    tls.context = TlsContext::build_server(tls, "serverd", &error);
+    if (!tls.context) {
+      const toml::node* at = table->get(error.key);
+      ctx.error(at != nullptr ? *at : static_cast<const toml::node&>(*table), error.message);
+    }
+  }
+  server.tls = std::move(tls);
 }
 
 void load_limits(const toml::table& t, HttpLimits& limits, ConfigContext& ctx) {
@@ -268,6 +340,14 @@ void load_server(const toml::table& t, LoadState& st) {
   load_listen(t, server, ctx);
   load_server_names(t, server, notes, ctx);
   load_limits(t, server.limits, ctx);
+  load_tls(t, server, ctx);
+  for (const ListenConfig& l : server.listen) {
+    if (l.tls && !server.tls) {
+      ctx.errors().add(l.pos, "listen " + in_quotes(l.text) +
+                                  " has tls = true but this [[server]] has no certificate "
+                                  "(add tls = { certificate = \"...\", key = \"...\" })");
+    }
+  }
   server.modules = configure_modules(ConfigLevel::server, t, st.config.modules, st);
   std::vector<SourcePos> path_positions;
   for (const toml::table* loc : tables_at(t, "location", ctx))

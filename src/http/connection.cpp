@@ -15,6 +15,7 @@
 #include "http/module.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "tls/tls_session.hpp"
 
 namespace serverd {
 
@@ -33,12 +34,14 @@ constexpr std::chrono::milliseconds kDrainIdleGrace{1'000};
 }  // namespace
 
 Connection::Connection(HttpServer& owner, UniqueFd fd, const SocketAddress& peer,
-                       const SocketAddress& local, const ServerIndex& servers)
+                       const SocketAddress& local, const ServerIndex& servers,
+                       std::unique_ptr<TlsSession> tls)
     : owner_(owner),
       fd_(std::move(fd)),
       peer_(peer),
       local_(local),
       servers_(servers),
+      tls_(std::move(tls)),
       timer_(owner.loop().timers(), [this] { on_timeout(); }),
       in_(owner.buffers()),
       out_(owner.buffers()) {}
@@ -59,8 +62,13 @@ bool Connection::idle() const { return !slot_ && !output_pending() && in_.empty(
 void Connection::start() {
   owner_.loop().add(fd_.get(), kEvents, this);
   // The first request gets the header timeout, as in nginx (client_header_timeout of the
-  // address's default server, since no Host has been seen yet).
-  timer_.arm(servers_.select({}).limits.client_header_timeout);
+  // address's default server, since no Host has been seen yet); a TLS handshake comes first,
+  // under its own timeout.
+  const ServerConfig& first = servers_.select({});
+  if (tls_ && first.tls)
+    timer_.arm(first.tls->handshake_timeout);
+  else
+    timer_.arm(first.limits.client_header_timeout);
   process();
 }
 
@@ -82,7 +90,27 @@ void Connection::process() {
   in_process_ = false;
 }
 
+bool Connection::tls_handshake() {
+  const int r = tls_->handshake();
+  if (r == 0) return false;  // the next event continues it
+  if (r < 0) {
+    // Garbage, a protocol the listener refuses, a client that vanished: this connection only.
+    spdlog::info("client {}: TLS handshake failed: {}", peer_.to_string(), tls_->failure());
+    close();
+    return false;
+  }
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("client {}: TLS handshake done ({}, {}, SNI \"{}\", ALPN \"{}\", {})",
+                  peer_.to_string(), tls_->protocol(), tls_->cipher(), tls_->server_name(),
+                  tls_->alpn(), tls_->reused() ? "session reused" : "new session");
+  }
+  timer_.arm(servers_.select({}).limits.client_header_timeout);
+  readable_ = true;  // the handshake may have left request bytes in the socket
+  return true;
+}
+
 void Connection::run() {
+  if (tls_ && !tls_->established() && !tls_handshake()) return;
   for (int round = 0; round < kMaxRoundsPerEvent; ++round) {
     if (closed_) return;
     if (lingering_) {
@@ -127,12 +155,13 @@ bool Connection::read_input() {
   char* p = in_.write_ptr();
   std::size_t room = in_.writable();
   assert(room > 0);
-  ssize_t n = ::recv(fd_.get(), p, room, 0);
+  ssize_t n = tls_ ? tls_->read(p, room) : ::recv(fd_.get(), p, room, 0);
   if (n > 0) {
     in_.commit(static_cast<std::size_t>(n));
     // A short read drained the socket; edge-triggered epoll will tell us about more.
     // (Unless the client's FIN came with the data: its edge will not be reported again.)
-    if (static_cast<std::size_t>(n) < room && !eof_seen_) readable_ = false;
+    // TLS returns one record at a time: only EAGAIN says the socket is drained.
+    if (static_cast<std::size_t>(n) < room && !eof_seen_ && !tls_) readable_ = false;
     if (slot_ && dispatched_ && !message_done_)
       timer_.arm(server_conf_->limits.client_body_timeout);
     return true;
@@ -163,6 +192,7 @@ void Connection::parse_input() {
     limits.max_header_size = defaults.max_header_size;
     slot_->parser.start(&slot_->request, limits);
     slot_->request.set_addresses(&peer_, &local_);
+    slot_->request.set_tls(tls_.get());
     dispatched_ = responded_ = message_done_ = handler_called_ = false;
     response_started_ = chunked_out_ = head_only_ = want_writable_ = body_paused_ = false;
     tunnel_ = tunnel_eof_sent_ = false;
@@ -204,6 +234,15 @@ void Connection::on_head() {
   server_conf_ = &servers_.select(req.host());
   location_ = servers_.locations(*server_conf_).match(req.path());
   dispatched_ = true;
+  // A server that requires client certificates answers only connections that presented one:
+  // the handshake may have been made for another server on this address (SNI and Host differ,
+  // or a session resumed from one).
+  if (tls_ && server_conf_->tls &&
+      server_conf_->tls->verify_client == TlsServerConfig::VerifyClient::on &&
+      tls_->client_subject().empty()) {
+    fail(400, "no required TLS client certificate was sent");
+    return;
+  }
 
   std::uint64_t max_body = location_ ? location_->client_max_body_size
                                      : server_conf_->limits.client_max_body_size;
@@ -368,7 +407,7 @@ bool Connection::flush() {
       msg.msg_iovlen = static_cast<std::size_t>(cnt);
       // MSG_MORE holds a partial segment back while a file body follows (no tiny head packet).
       int flags = MSG_NOSIGNAL | (file_left_ > 0 ? MSG_MORE : 0);
-      ssize_t n = ::sendmsg(fd_.get(), &msg, flags);
+      ssize_t n = tls_ ? send_output(iov, cnt, flags) : ::sendmsg(fd_.get(), &msg, flags);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -391,6 +430,14 @@ bool Connection::flush() {
       if (timer_.armed() && (file_left_ > 0 || !out_.empty() || !overflow_.empty()))
         timer_.arm(server_conf_ ? server_conf_->limits.send_timeout
                                 : servers_.select({}).limits.send_timeout);
+      continue;
+    }
+    if (file_left_ > 0 && tls_) {
+      // No sendfile through TLS: the file goes through the output buffer and SSL_write.
+      if (!fill_from_file()) {
+        close();
+        return false;
+      }
       continue;
     }
     if (file_left_ > 0) {
@@ -417,6 +464,42 @@ bool Connection::flush() {
       continue;
     }
     out_.release_if_empty();
+    return true;
+  }
+}
+
+ssize_t Connection::send_output(const iovec* iov, int count, int /*flags*/) {
+  // TLS: one SSL_write per piece (a piece is at most a buffer block or the overflow string);
+  // the caller's accounting is the same as for a partial sendmsg.
+  ssize_t total = 0;
+  for (int i = 0; i < count; ++i) {
+    const char* base = static_cast<const char*>(iov[i].iov_base);
+    std::size_t done = 0;
+    while (done < iov[i].iov_len) {
+      const ssize_t n = tls_->write(base + done, iov[i].iov_len - done);
+      if (n < 0) return total > 0 ? total : n;
+      done += static_cast<std::size_t>(n);
+      total += n;
+    }
+  }
+  return total;
+}
+
+bool Connection::fill_from_file() {
+  char* p = out_.write_ptr();
+  const std::size_t room =
+      static_cast<std::size_t>(std::min<std::uint64_t>(out_.writable(), file_left_));
+  for (;;) {
+    const ssize_t n = ::pread(file_.get(), p, room, static_cast<off_t>(file_offset_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      spdlog::error("file body ended {} bytes early", file_left_);
+      return false;
+    }
+    out_.commit(static_cast<std::size_t>(n));
+    file_offset_ += static_cast<std::uint64_t>(n);
+    file_left_ -= static_cast<std::uint64_t>(n);
+    if (file_left_ == 0) file_.reset();
     return true;
   }
 }
@@ -487,6 +570,11 @@ void Connection::on_timeout() {
     close();
     return;
   }
+  if (tls_ && !tls_->established()) {
+    spdlog::info("client {}: TLS handshake timed out", peer_.to_string());
+    close();
+    return;
+  }
   if (output_pending()) {
     spdlog::info("client {} timed out while receiving the response", peer_.to_string());
     close();
@@ -531,6 +619,7 @@ void Connection::start_lingering_close() {
   log_once();
   release_slot();
   out_.release_if_empty();
+  if (tls_) tls_->shutdown();  // close_notify before the FIN
   if (::shutdown(fd_.get(), SHUT_WR) != 0) {
     close();
     return;

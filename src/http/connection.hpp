@@ -5,9 +5,13 @@
 // or closes it gracefully: shutdown(SHUT_WR) and a bounded "lingering" read so the client gets a
 // FIN after the last byte, never a reset that could destroy the response in flight.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include "core/address.hpp"
 #include "core/unique_fd.hpp"
@@ -19,13 +23,14 @@
 namespace serverd {
 
 class HttpServer;
+class TlsSession;
 class ServerIndex;
 struct RequestSlot;
 
 class Connection final : public EventHandler, public Exchange, private BodySink {
  public:
   Connection(HttpServer& owner, UniqueFd fd, const SocketAddress& peer, const SocketAddress& local,
-             const ServerIndex& servers);
+             const ServerIndex& servers, std::unique_ptr<TlsSession> tls = nullptr);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -45,7 +50,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   const LocationConfig& location() const override { return *location_; }
   EventLoop& loop() override;
   WorkerContext& worker() override;
-  std::string_view scheme() const override { return "http"; }
+  std::string_view scheme() const override { return tls_ ? "https" : "http"; }
   ExchangeLog& log_info() override { return log_; }
   void respond(Response&& response) override;
   // Streaming (connection_stream.cpp)
@@ -69,6 +74,9 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
 
   void process();
   void run();
+  bool tls_handshake();
+  ssize_t send_output(const iovec* iov, int count, int flags);
+  bool fill_from_file();
   bool read_input();
   void parse_input();
   void on_head();
@@ -100,6 +108,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   SocketAddress peer_;
   SocketAddress local_;
   const ServerIndex& servers_;
+  std::unique_ptr<TlsSession> tls_;  // nullptr: plain HTTP
   Timer timer_;
   Buffer in_;
   Buffer out_;

@@ -11,6 +11,8 @@
 
 namespace serverd {
 
+class TlsSession;
+
 class Request {
  public:
   struct HeaderView {
@@ -51,6 +53,9 @@ class Request {
 
   // --- filled in by the HTTP layer ---
   void reset();
+  // The TLS connection the request came on (nullptr for plain HTTP).
+  const TlsSession* tls() const { return tls_; }
+  void set_tls(const TlsSession* tls) { tls_ = tls; }
   void set_addresses(const SocketAddress* peer, const SocketAddress* local) {
     peer_ = peer;
     local_ = local;
@@ -73,6 +78,7 @@ class Request {
   bool upgrade_ = false;
 
  private:
+  const TlsSession* tls_ = nullptr;
   const SocketAddress* peer_ = nullptr;
   const SocketAddress* local_ = nullptr;
 };

@@ -12,6 +12,8 @@
 
 #include "http/connection.hpp"
 #include "http/module.hpp"
+#include "tls/tls_context.hpp"
+#include "tls/tls_session.hpp"
 
 namespace serverd {
 namespace {
@@ -21,8 +23,11 @@ constexpr std::chrono::milliseconds kTrimDelay{500};
 class HttpServer::Listener final : public EventHandler {
  public:
   Listener(HttpServer& owner, int fd, const SocketAddress& address, const ServerIndex& servers,
-           bool exclusive)
-      : owner_(owner), fd_(fd), address_(address), servers_(servers), exclusive_(exclusive) {}
+           bool exclusive, bool tls)
+      : owner_(owner), fd_(fd), address_(address), servers_(servers), exclusive_(exclusive) {
+    const ServerConfig& first = servers.select({});
+    if (tls && first.tls && first.tls->context) tls_ctx_ = first.tls->context->get();
+  }
   void on_event(std::uint32_t /*events*/) override { owner_.accept_from(*this); }
 
   void enable() {
@@ -44,7 +49,16 @@ class HttpServer::Listener final : public EventHandler {
   const ServerIndex& servers_;
   bool exclusive_;
   bool registered_ = false;
+  SSL_CTX* tls_ctx_ = nullptr;  // the default server's, for a TLS listener
 };
+
+namespace {
+// SNI: the context of the server the name selects among those sharing the address.
+SSL_CTX* select_by_name(const void* arg, std::string_view name) {
+  const ServerConfig& server = static_cast<const ServerIndex*>(arg)->select(name);
+  return server.tls && server.tls->context ? server.tls->context->get() : nullptr;
+}
+}  // namespace
 
 HttpServer::HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modules,
                        WorkerContext& worker)
@@ -77,7 +91,10 @@ void HttpServer::add_listener(int fd, const SocketAddress& address, bool exclusi
   const ServerIndex* servers = router_.servers_for(address);
   if (!servers)
     throw std::invalid_argument("no server listens on " + address.to_string());
-  listeners_.push_back(std::make_unique<Listener>(*this, fd, address, *servers, exclusive));
+  bool tls = false;
+  for (const ListenConfig* l : router_.listeners())
+    if (l->address == address) tls = l->tls;
+  listeners_.push_back(std::make_unique<Listener>(*this, fd, address, *servers, exclusive, tls));
   listeners_.back()->enable();
   accepting_ = true;
 }
@@ -121,7 +138,17 @@ void HttpServer::accept_from(Listener& listener) {
     UniqueFd client(fd);
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto* c = new Connection(*this, std::move(client), peer, listener.address_, listener.servers_);
+    std::unique_ptr<TlsSession> tls;
+    if (listener.tls_ctx_ != nullptr) {
+      tls = TlsSession::accept(listener.tls_ctx_, fd, &ticket_keys_, select_by_name,
+                               &listener.servers_);
+      if (!tls) {
+        spdlog::error("cannot start a TLS session: {}", tls_error_text());
+        continue;  // `client` closes the socket
+      }
+    }
+    auto* c = new Connection(*this, std::move(client), peer, listener.address_, listener.servers_,
+                             std::move(tls));
     c->next = connections_;
     if (connections_) connections_->prev = c;
     connections_ = c;

@@ -17,6 +17,7 @@
 #include "http/request.hpp"
 #include "http/request_parser.hpp"
 #include "http/router.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace serverd {
 
@@ -49,6 +50,8 @@ class HttpServer {
   // Closes every connection at once.
   void close_all();
   std::size_t connection_count() const { return connection_count_; }
+  // The session-ticket keys this worker's TLS listeners use (see tls/ticket_keys.hpp).
+  TicketKeys& ticket_keys() { return ticket_keys_; }
 
   // A fatal internal error (an exception escaping a handler): the process layer decides what to
   // do (a worker tells the master it is leaving and drains).
@@ -86,6 +89,7 @@ class HttpServer {
   WorkerContext& worker_;
   Router router_;
   BufferPool buffers_;
+  TicketKeys ticket_keys_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<RequestSlot>> free_slots_;
   Connection* connections_ = nullptr;

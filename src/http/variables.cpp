@@ -1,5 +1,7 @@
 #include "http/variables.hpp"
 
+#include "tls/tls_session.hpp"
+
 #include <fmt/format.h>
 
 #include <iterator>
@@ -66,6 +68,25 @@ bool append_variable(std::string& out, std::string_view name, const Request& req
     out.append(request.method());
   } else if (name == "server_protocol") {
     out.append(request.version_string());
+  } else if (name == "https") {
+    if (request.tls() != nullptr) out.append("on");
+  } else if (name.starts_with("ssl_")) {
+    const TlsSession* tls = request.tls();
+    if (name == "ssl_client_s_dn") {
+      if (tls) out.append(tls->client_subject());
+    } else if (name == "ssl_client_verify") {
+      if (tls) out.append(tls->client_subject().empty() ? "NONE" : "SUCCESS");
+    } else if (name == "ssl_protocol") {
+      if (tls) out.append(tls->protocol());
+    } else if (name == "ssl_cipher") {
+      if (tls) out.append(tls->cipher());
+    } else if (name == "ssl_server_name") {
+      if (tls) out.append(tls->server_name());
+    } else if (name == "ssl_session_reused") {
+      if (tls) out.append(tls->reused() ? "r" : ".");
+    } else {
+      return false;
+    }
   } else {
     return false;
   }

@@ -12,6 +12,12 @@
 //   $request_method  "GET"
 //   $server_protocol "HTTP/1.1"
 //   $http_<name>     first header <name>, '_' matching '-', case-insensitive; empty if absent
+//   $https           "on" on a TLS connection, else empty
+//   $ssl_protocol    "TLSv1.3";  $ssl_cipher  "TLS_AES_128_GCM_SHA256"
+//   $ssl_server_name the client's SNI name
+//   $ssl_client_s_dn the verified client certificate's subject (RFC 2253), else empty
+//   $ssl_client_verify "SUCCESS" with a verified client certificate, "NONE" without one
+//   $ssl_session_reused "r" when the TLS session was resumed, else "."
 //
 // `${name}` delimits a name followed by name characters ("${uri}x"). An unknown variable, a
 // lone '$' or an unterminated "${" is copied as written, so a template never fails to expand.

@@ -17,6 +17,7 @@
 #include "process/proc_title.hpp"
 #include "process/signals.hpp"
 #include "process/spawn.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace serverd {
 
@@ -46,6 +47,22 @@ int run_agent(AgentParams p) {
       p.channel.send(Message::make(MessageType::rotate, kAgent, kMaster, id));
     });
   }
+
+  // TLS session-ticket keys: a new one every period; the master keeps the set and hands it out.
+  std::unique_ptr<Timer> ticket_timer;
+  ticket_timer = std::make_unique<Timer>(loop.timers(), [&] {
+    try {
+      TicketKeys one;
+      one.add(TicketKey::generate());
+      p.channel.send(Message::make(MessageType::ticket_key, kAgent, kMaster, one.serialize()));
+    } catch (const std::exception& e) {
+      spdlog::error("cannot create a TLS session-ticket key: {}", e.what());
+    }
+    ticket_timer->arm(config.main.tls_ticket_key_rotation);
+  });
+  if (std::any_of(config.servers.begin(), config.servers.end(),
+                  [](const ServerConfig& s) { return s.tls.has_value(); }))
+    ticket_timer->arm(config.main.tls_ticket_key_rotation);
 
   ChannelReader channel(
       loop, p.channel,

@@ -26,6 +26,8 @@ std::string_view message_type_name(MessageType t) {
     case MessageType::rotate_done: return "rotate_done";
     case MessageType::worker_ready: return "worker_ready";
     case MessageType::stopped_accepting: return "stopped_accepting";
+    case MessageType::ticket_key: return "ticket_key";
+    case MessageType::ticket_keys: return "ticket_keys";
   }
   return "unknown";
 }
@@ -39,7 +41,7 @@ bool message_carries_fd(MessageType /*t*/) {
 namespace {
 bool known_type(std::uint16_t t) {
   return t >= static_cast<std::uint16_t>(MessageType::ready) &&
-         t <= static_cast<std::uint16_t>(MessageType::stopped_accepting);
+         t <= static_cast<std::uint16_t>(MessageType::ticket_keys);
 }
 }  // namespace
 
@@ -50,7 +52,7 @@ Message Message::make(MessageType type, std::int32_t from, std::int32_t to,
   m.header.from = from;
   m.header.to = to;
   std::size_t n = std::min(text.size(), kMaxPayload);
-  if (n > 0) std::memcpy(m.payload.data(), text.data(), n);  // data() may be null when empty
+  if (n > 0) std::memcpy(m.payload.data(), text.data(), n);  // an empty view may be null
   m.header.length = static_cast<std::uint32_t>(n);
   return m;
 }

@@ -29,6 +29,8 @@ enum class MessageType : std::uint16_t {
   rotate_done,    // master -> agent: every process reopened (payload: the request id)
   worker_ready,   // master -> agent: a worker (slot in payload) started; send it the state
   stopped_accepting,  // worker -> master: draining; no connection will be accepted here again
+  ticket_key,     // agent -> master: a new TLS session-ticket key (payload: TicketKeys form)
+  ticket_keys,    // master -> workers: the whole current set of ticket keys
 };
 
 std::string_view message_type_name(MessageType t);

@@ -76,6 +76,7 @@ int Master::run() {
   if (config.main.daemon && !upgrading) redirect_stdio_to_null();
   if (options_.title) options_.title->set("serverd: master process");
   for (const Module* m : modules_) m->init_master(config);
+  ticket_keys_.add(TicketKey::generate());
   for (const auto& a : listeners.addresses()) spdlog::info("listening on {}", a.to_string());
 
   SignalSource signals(loop_,
@@ -114,8 +115,8 @@ void Master::spawn(Generation& g, int id) {
   try {
     pid = spawn_process(keep, [&]() -> int {
       if (id == kAgent) return run_agent({g.config, &modules_, std::move(child_end), options_.title});
-      return run_worker(
-          {g.config, &modules_, id, std::move(child_end), listeners, options_.title});
+      return run_worker({g.config, &modules_, id, std::move(child_end), listeners, options_.title,
+                         ticket_keys_.serialize()});
     });
   } catch (const std::exception& e) {
     spdlog::error("cannot start a process: {}", e.what());
@@ -164,6 +165,9 @@ void Master::on_message(Child& child, const Message& m) {
     case MessageType::rotate:
       if (child.id == kAgent) start_rotation(child, std::string(m.text()));
       break;
+    case MessageType::ticket_key:
+      if (child.id == kAgent && g.state == Generation::State::active) add_ticket_key(m.text());
+      break;
     case MessageType::reopened:
       rotation_acked(child.pid);
       break;
@@ -185,6 +189,21 @@ void Master::on_message(Child& child, const Message& m) {
       spdlog::warn("unexpected {} message from {}", message_type_name(m.header.type),
                    role_name(child));
   }
+}
+
+void Master::add_ticket_key(std::string_view payload) {
+  auto fresh = TicketKeys::parse(payload);
+  if (!fresh || fresh->size() != 1) {
+    spdlog::warn("ignoring a malformed ticket_key message");
+    return;
+  }
+  ticket_keys_.add(*fresh->current());
+  const Message m =
+      Message::make(MessageType::ticket_keys, kMaster, kAllWorkers, ticket_keys_.serialize());
+  // Every live worker, of every generation: a draining one still resumes sessions.
+  for (auto& c : children_)
+    if (c->id != kAgent) c->channel.send(m);
+  spdlog::info("rotated the TLS session-ticket key ({} keys in use)", ticket_keys_.size());
 }
 
 void Master::relay(Generation& g, const Message& m) {

@@ -21,6 +21,7 @@
 #include "process/channel_reader.hpp"
 #include "process/control.hpp"
 #include "process/listeners.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace serverd {
 
@@ -115,7 +116,12 @@ class Master {
   void notify_old_master();
   void retire_upgrade_reader();
 
+  void add_ticket_key(std::string_view payload);
+
   ConfigPtr config_;  // of the active generation
+  // TLS session-ticket keys: created here at start, kept across reloads, rotated by the agent;
+  // every worker gets the current set (at fork and after each rotation).
+  TicketKeys ticket_keys_;
   const ModuleList& modules_;
   MasterOptions options_;
   std::filesystem::path exe_path_;

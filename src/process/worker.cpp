@@ -13,6 +13,7 @@
 #include "process/signals.hpp"
 #include "process/spawn.hpp"
 #include "process/worker_context.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace serverd {
 
@@ -29,6 +30,7 @@ int run_worker(WorkerParams p) {
   for (const Module* m : *p.modules) m->init_worker(context);
 
   HttpServer server(loop, p.config, *p.modules, context);
+  if (auto keys = TicketKeys::parse(p.ticket_keys)) server.ticket_keys() = *keys;
   for (const auto& l : p.listeners) server.add_listener(l.fd, l.address, l.exclusive);
 
   bool quitting = false;
@@ -72,6 +74,14 @@ int run_worker(WorkerParams p) {
             for (const Module* mod : *p.modules) mod->on_broadcast(context, topic, payload);
             break;
           }
+          case MessageType::ticket_keys:
+            if (auto keys = TicketKeys::parse(m.text())) {
+              server.ticket_keys() = *keys;
+              spdlog::debug("received {} TLS session-ticket keys", keys->size());
+            } else {
+              spdlog::warn("ignoring a malformed ticket_keys message");
+            }
+            break;
           case MessageType::ping:
             p.channel.send(Message::make(MessageType::pong, p.slot, m.header.from, m.text()));
             break;

@@ -1,4 +1,5 @@
 #pragma once
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
@@ -17,6 +18,7 @@ struct WorkerParams {
   Channel channel;
   std::vector<WorkerListener> listeners;
   ProcessTitle* title;
+  std::string ticket_keys;  // TicketKeys::serialize() of the master's current set
 };
 
 // A worker process's life: serve until told to quit (or until the master disappears).

@@ -1,8 +1,10 @@
 #pragma once
 #include <cstddef>
+#include <memory>
 
 #include "core/unique_fd.hpp"
 #include "event/loop.hpp"
+#include "tls/tls_session.hpp"
 
 namespace serverd {
 
@@ -24,11 +26,17 @@ class UpstreamConnection final : public EventHandler {
   }
   void set_delegate(EventHandler* delegate) { delegate_ = delegate; }
   int fd() const { return fd_.get(); }
+  // Upstream TLS: the session lives as long as the connection, pooled with it.
+  TlsSession* tls() const { return tls_.get(); }
+  void set_tls(std::unique_ptr<TlsSession> tls) { tls_ = std::move(tls); }
   std::size_t peer() const { return peer_; }
   void close() {
     if (registered_) loop_.remove(fd_.get());
     registered_ = false;
     delegate_ = nullptr;
+    // close_notify: polite, and OpenSSL would otherwise mark the session as not resumable.
+    if (tls_) tls_->shutdown();
+    tls_.reset();
     fd_.reset();
   }
   void on_event(std::uint32_t events) override {
@@ -38,6 +46,7 @@ class UpstreamConnection final : public EventHandler {
  private:
   EventLoop& loop_;
   UniqueFd fd_;
+  std::unique_ptr<TlsSession> tls_;
   std::size_t peer_;
   EventHandler* delegate_ = nullptr;
   bool registered_ = false;

@@ -36,6 +36,7 @@ const std::string kUpstreamServer = "[[upstream]] servers";
 const std::string kHealthCheck = "[[upstream]] health_check";
 const std::string kServer = "[[server]]";
 const std::string kListen = "[[server]] listen";
+const std::string kTls = "[[server]] tls";
 const std::string kLocation = "[[server.location]]";
 const std::string kReturn = "[[server.location]] return";
 
@@ -130,6 +131,7 @@ Sections accepted_keys() {
     s[kHealthCheck].insert(k);
   for (const auto& k : source_table("src/core/config_server.cpp", "kListenKeys"))
     s[kListen].insert(k);
+  for (const auto& k : source_table("src/core/config_server.cpp", "kTlsKeys")) s[kTls].insert(k);
   for (const auto& k : source_table("modules/return/return_module.cpp", "kTableKeys"))
     s[kReturn].insert(k);
   return s;
@@ -166,6 +168,7 @@ std::string probe_config(const std::string& table, const std::string& key) {
     return "[[upstream]]\nname = \"u\"\nhealth_check = { " + key + " = 0 }\n";
   if (table == kServer) return "[[server]]\n" + kv;
   if (table == kListen) return "[[server]]\nlisten = [{ " + key + " = 0 }]\n";
+  if (table == kTls) return "[[server]]\ntls = { " + key + " = 0 }\n";
   if (table == kLocation)
     return "[[server]]\nlisten = [\"127.0.0.1:1\"]\n[[server.location]]\n" + kv;
   if (table == kReturn)
@@ -212,6 +215,7 @@ void collect_dump_keys(const toml::table& root, Sections& out) {
       if (const auto* listen = (*st)["listen"].as_array())
         for (const auto& l : *listen)
           if (const auto* lt = l.as_table()) keys_of(*lt, kListen, out);
+      if (const auto* tt = (*st)["tls"].as_table()) keys_of(*tt, kTls, out);
       if (const auto* locs = (*st)["location"].as_array())
         for (const auto& l : *locs)
           if (const auto* lt = l.as_table()) keys_of(*lt, kLocation, out);

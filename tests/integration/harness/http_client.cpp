@@ -138,6 +138,7 @@ HttpConnection HttpConnection::connect(int port, std::chrono::milliseconds timeo
 
 HttpConnection::HttpConnection(HttpConnection&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
+      ssl_(std::exchange(other.ssl_, nullptr)),
       buf_(std::move(other.buf_)),
       eof_(other.eof_),
       reset_(other.reset_) {}
@@ -146,6 +147,7 @@ HttpConnection& HttpConnection::operator=(HttpConnection&& other) noexcept {
   if (this != &other) {
     close_fd();
     fd_ = std::exchange(other.fd_, -1);
+    ssl_ = std::exchange(other.ssl_, nullptr);
     buf_ = std::move(other.buf_);
     eof_ = other.eof_;
     reset_ = other.reset_;
@@ -158,6 +160,12 @@ HttpConnection::~HttpConnection() {
 }
 
 void HttpConnection::close_fd() noexcept {
+  // close_notify first: OpenSSL never resumes a session whose connection was just dropped.
+  if (ssl_ != nullptr) {
+    SSL_shutdown(ssl_);
+    SSL_free(ssl_);
+  }
+  ssl_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
@@ -166,6 +174,18 @@ bool HttpConnection::try_send(std::string_view bytes, std::chrono::milliseconds 
   const auto deadline = Clock::now() + timeout;
   std::size_t sent = 0;
   for (int i = 0; i < 1'000'000 && sent < bytes.size(); ++i) {
+    if (ssl_ != nullptr) {
+      const int n = SSL_write(ssl_, bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      const int e = SSL_get_error(ssl_, n);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return false;
+      pollfd pfd{fd_, static_cast<short>(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+      if (::poll(&pfd, 1, remaining_ms(deadline)) != 1) return false;
+      continue;
+    }
     const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
@@ -199,6 +219,37 @@ HttpConnection::Fill HttpConnection::fill(Clock::time_point deadline) {
   if (eof_) return Fill::eof;
   std::array<char, 65536> chunk{};
   for (int i = 0; i < 1'000'000; ++i) {
+    if (ssl_ != nullptr) {
+      const int n = SSL_read(ssl_, chunk.data(), static_cast<int>(chunk.size()));
+      if (n > 0) {
+        buf_.append(chunk.data(), static_cast<std::size_t>(n));
+        return Fill::data;
+      }
+      const int e = SSL_get_error(ssl_, n);
+      if (e == SSL_ERROR_ZERO_RETURN) {
+        eof_ = true;
+        return Fill::eof;
+      }
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        pollfd pfd{fd_, static_cast<short>(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+        const int left = remaining_ms(deadline);
+        if (left == 0) return Fill::timeout;
+        const int r = ::poll(&pfd, 1, left);
+        if (r == 0) return Fill::timeout;
+        if (r < 0 && errno != EINTR) return Fill::error;
+        continue;
+      }
+      if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET) {
+        reset_ = true;
+        return Fill::reset;
+      }
+      if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_SSL) {
+        // A peer that closes without close_notify (OpenSSL 3 reports an unexpected EOF).
+        eof_ = true;
+        return Fill::eof;
+      }
+      return Fill::error;
+    }
     const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
     if (n > 0) {
       buf_.append(chunk.data(), static_cast<std::size_t>(n));

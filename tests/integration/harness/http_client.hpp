@@ -3,6 +3,8 @@
 // read one response at a time with a strict reader (status line, headers, body by
 // Content-Length / chunked / until close; none for HEAD, 1xx, 204, 304), and observe how the
 // server closes the connection (FIN vs RST) within a bounded time.
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -94,6 +96,9 @@ class HttpConnection {
   // Bytes received but not yet consumed by read_response().
   const std::string& buffered() const { return buf_; }
   int fd() const { return fd_; }
+  // From now on the connection speaks TLS through `ssl` (owned; bound to fd(), handshake done).
+  void attach_tls(SSL* ssl) noexcept { ssl_ = ssl; }
+  SSL* ssl() const { return ssl_; }
 
  private:
   explicit HttpConnection(int fd) : fd_(fd) {}
@@ -102,6 +107,7 @@ class HttpConnection {
   void close_fd() noexcept;
 
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   std::string buf_;
   bool eof_ = false;
   bool reset_ = false;

@@ -89,7 +89,9 @@ BOOST_AUTO_TEST_CASE(unknown_upstream_name_fails_the_config_test_with_position) 
 BOOST_AUTO_TEST_CASE(bad_proxy_settings_fail_the_config_test_with_positions) {
   it::TempDir dir;
   const std::string text = px::config(
-      "", px::location("/a/", "https://127.0.0.1:9") +
+      "", px::location("/a/", "ftp://127.0.0.1:9") +
+              px::location("/t/", "https://127.0.0.1:9",
+                           "proxy_ssl_trusted_certificate = \"/nonexistent/ca.pem\"") +
               px::location("/b/", "http://127.0.0.1:9", "proxy_read_timeout = \"soon\"") +
               px::location("^/c", "http://127.0.0.1:9/v1/", "match = \"regex\""));
   const std::string filled = it::substitute_port(text, it::pick_free_port());
@@ -98,8 +100,10 @@ BOOST_AUTO_TEST_CASE(bad_proxy_settings_fail_the_config_test_with_positions) {
   BOOST_TEST_CONTEXT("config:\n" << filled << "\noutput: " << r.output()) {
     BOOST_TEST(r.exit_code != 0);
     const std::string p = path.string() + ":";
-    BOOST_TEST(it::contains(r.output(), p + line_col(filled, "\"https://") + ": "));
-    BOOST_TEST(it::contains(r.output(), "https upstreams are not supported yet"));
+    BOOST_TEST(it::contains(r.output(), p + line_col(filled, "\"ftp://") + ": "));
+    BOOST_TEST(it::contains(r.output(), "must start with \"http://\" or \"https://\""));
+    BOOST_TEST(it::contains(r.output(), p + line_col(filled, "\"/nonexistent/ca.pem\"") +
+                                            ": cannot read \"/nonexistent/ca.pem\""));
     BOOST_TEST(it::contains(r.output(), p + line_col(filled, "\"soon\"") + ": "));
     BOOST_TEST(it::contains(r.output(), p + line_col(filled, "\"http://127.0.0.1:9/v1/\"") +
                                             ": proxy_pass with a URI part cannot be used in a "

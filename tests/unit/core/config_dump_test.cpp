@@ -3,6 +3,7 @@
 
 #include "config_test_modules.hpp"
 #include "core/config_loader.hpp"
+#include "../tls/test_cert.hpp"
 
 namespace serverd::test {
 namespace {
@@ -32,6 +33,7 @@ pid_file = "/etc/serverd/serverd.pid"
 daemon = false
 shutdown_timeout = "30s"
 upgrade_timeout = "30s"
+tls_ticket_key_rotation = "1h"
 server_tokens = true
 
 [log]
@@ -61,7 +63,7 @@ keepalive_requests = 1000
 }
 
 BOOST_AUTO_TEST_CASE(dump_round_trips) {
-  const std::string first = dump_of(R"([main]
+  std::string source = R"([main]
 worker_processes = 2
 worker_rlimit_nofile = 4096
 worker_cpu_affinity = true
@@ -95,6 +97,7 @@ servers = [ { address = "localhost:9100" } ]
 [[server]]
 listen = ["127.0.0.1:8080", { address = "[::]:443", tls = true, reuseport = true, backlog = 4096 }]
 server_name = ["Localhost", "*.example.com"]
+tls = { certificate = "CERTDIR/a.pem", key = "CERTDIR/a.key", protocols = ["TLSv1.3"], curves = "X25519", handshake_timeout = "5s" }
 client_max_body_size = "1536"
 keepalive_timeout = "0s"
 root = "html"
@@ -117,13 +120,18 @@ root = "html"
 [[server]]
 listen = "127.0.0.1:8080"
 server_name = "other.example"
-)");
+)";
+  for (auto at = source.find("CERTDIR"); at != std::string::npos; at = source.find("CERTDIR"))
+    source.replace(at, 7, test_cert_dir().string());
+  const std::string first = dump_of(source);
   // The dump holds absolute paths only, so where it is loaded from does not matter.
   const std::string second = dump_of(first, "/somewhere/else");
   BOOST_TEST(second == first);
 
   // Spot checks that the dump says what was configured.
   BOOST_TEST(first.find("worker_processes = 2\n") != std::string::npos);
+  BOOST_TEST(first.find("protocols = [\"TLSv1.3\"], ciphers = ") != std::string::npos);
+  BOOST_TEST(first.find("curves = \"X25519\"") != std::string::npos);
   BOOST_TEST(first.find("server_tokens = false\n") != std::string::npos);
   BOOST_TEST(first.find("error_log = \"/etc/serverd/logs/error.log\"\n") != std::string::npos);
   BOOST_TEST(first.find("hash_key = \"$remote_addr\"\n") != std::string::npos);

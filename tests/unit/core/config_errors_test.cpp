@@ -2,9 +2,16 @@
 #include <boost/test/unit_test.hpp>
 
 #include "config_test_modules.hpp"
+#include "../tls/test_cert.hpp"
 #include "core/config_loader.hpp"
 
 namespace serverd::test {
+
+std::string with_certs(std::string text) {
+  for (auto at = text.find("CERTDIR"); at != std::string::npos; at = text.find("CERTDIR"))
+    text.replace(at, 7, test_cert_dir().string());
+  return text;
+}
 
 BOOST_AUTO_TEST_SUITE(config_errors)
 
@@ -126,14 +133,15 @@ server_name = "b.example"
 }
 
 BOOST_AUTO_TEST_CASE(same_socket_must_agree) {
-  BOOST_TEST(load_errors(R"([[server]]
+  BOOST_TEST(load_errors(with_certs(R"([[server]]
 listen = { address = "8443", tls = true, default_server = true }
 server_name = "a"
+tls = { certificate = "CERTDIR/a.pem", key = "CERTDIR/a.key" }
 [[server]]
 listen = { address = "8443", default_server = true }
 server_name = "b"
-)") == "test.toml:5:10: conflicting tls = false for 0.0.0.0:8443 (tls = true at test.toml:2:10)\n"
-       "test.toml:5:10: duplicate default_server for 0.0.0.0:8443 (first defined at "
+)")) == "test.toml:6:10: conflicting tls = false for 0.0.0.0:8443 (tls = true at test.toml:2:10)\n"
+       "test.toml:6:10: duplicate default_server for 0.0.0.0:8443 (first defined at "
        "test.toml:2:10)");
   BOOST_TEST(load_errors("[[server]]\nlisten = [\"8080\", \"*:8080\"]\n") ==
              "test.toml:2:19: duplicate listen address 0.0.0.0:8080 in this [[server]] (first "

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "config_test_modules.hpp"
+#include "../tls/test_cert.hpp"
 
 namespace serverd::test {
 namespace {
@@ -57,7 +58,10 @@ server_name = ["localhost"]
   return = { status = 301, location = "/new" }
 )";
 
-ConfigPtr load_ok(std::string_view text) {
+ConfigPtr load_ok(std::string_view source) {
+  std::string text(source);
+  for (auto at = text.find("CERTDIR"); at != std::string::npos; at = text.find("CERTDIR"))
+    text.replace(at, 7, test_cert_dir().string());
   LoadResult r = load_config_text(text, "test.toml", "/etc/serverd", test_modules());
   BOOST_TEST_REQUIRE(r.errors.to_string() == "");
   BOOST_TEST_REQUIRE(r.config != nullptr);
@@ -199,6 +203,7 @@ servers = [
 [[server]]
 listen = ["127.0.0.1:8443", { address = "[::]:443", tls = true, reuseport = true, backlog = 4096, default_server = true }]
 server_name = ["Example.COM", "*.example.com"]
+tls = { certificate = "CERTDIR/a.pem", key = "CERTDIR/a.key" }
 client_max_body_size = "10m"
 max_uri_length = 2048
 max_header_size = "32KiB"

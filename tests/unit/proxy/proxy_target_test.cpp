@@ -70,11 +70,10 @@ BOOST_AUTO_TEST_CASE(rejects_malformed_targets_with_a_reason) {
     const char* reason;
   };
   const Case cases[] = {
-      {"", "must start with \"http://\""},
-      {"app", "must start with \"http://\""},
-      {"ftp://app", "must start with \"http://\""},
-      {"http:/app", "must start with \"http://\""},
-      {"https://app", "https upstreams are not supported yet"},
+      {"", "must start with \"http://\" or \"https://\""},
+      {"app", "must start with \"http://\" or \"https://\""},
+      {"ftp://app", "must start with \"http://\" or \"https://\""},
+      {"http:/app", "must start with \"http://\" or \"https://\""},
       {"http://", "has no host or upstream name"},
       {"http:///v1/", "has no host or upstream name"},
       {"http://user@app", "has an invalid host or upstream name"},

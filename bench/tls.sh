@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# TLS throughput: serverd against Debian's nginx on the same machine, same certificate.
+#
+#   bench/tls.sh [--rounds N] [--duration 10s] [--connections 64] [--testssl]
+#
+# Serves one 1 KiB file over HTTPS (an EC P-256 certificate made for the run; TLS 1.2 and 1.3,
+# session tickets on) with serverd (build/serverd, or $SERVERD; one worker) and with nginx
+# (one worker, access_log off), both on loopback. Two measurements per round, alternating
+# which server goes first:
+#   keep-alive  wrk -t1 -cC -dD over persistent TLS connections (requests/s)
+#   handshakes  wrk -t1 -cC -dD -H "Connection: close": every request a new TCP connection
+#               and a full TLS 1.3 handshake (new handshakes/s)
+# then the medians and the ratios serverd/nginx. With --testssl it also runs testssl.sh
+# (Debian package testssl.sh) against serverd's listener and prints what is offered.
+# Installs wrk, nginx-light, curl (and testssl.sh) when missing (as root).
+#
+# Environment: SERVERD (binary), SERVERD_PORT and NGINX_PORT (default: the first free ports
+# from 18443), WARMUP (default 3s), KEEP_TMP=1 keeps the temporary directory.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/common.sh
+source "$root/scripts/common.sh"
+
+usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+rounds=${ROUNDS:-3}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-64}
+testssl=0
+while (($# > 0)); do
+  case $1 in
+    -r | --rounds) rounds=${2:?--rounds needs a value}; shift ;;
+    -d | --duration) duration=${2:?--duration needs a value}; shift ;;
+    -c | --connections) connections=${2:?--connections needs a value}; shift ;;
+    --testssl) testssl=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+  shift
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, not '$rounds'"
+[[ $connections =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
+
+serverd=${SERVERD:-$root/build/serverd}
+warmup=${WARMUP:-3s}
+
+ensure_packages wrk nginx-light curl openssl
+if ((testssl)); then ensure_packages testssl.sh; fi
+[[ -x $serverd ]] || die "no serverd binary at $serverd: build it first (scripts/start or
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build), or set SERVERD"
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x $nginx ]] || die "nginx not found"
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# The port from $1 (fails if busy), else the first free one from $2 not in use by us.
+pick_port() {
+  local port
+  if [[ -n $1 ]]; then
+    port_busy "$1" && die "127.0.0.1:$1 is already in use"
+    echo "$1"
+    return
+  fi
+  for ((port = $2; port < $2 + 200; port++)); do
+    if [[ $port != "${serverd_port:-}" ]] && ! port_busy "$port"; then
+      echo "$port"
+      return
+    fi
+  done
+  die "no free port in $2..$(($2 + 199)) on 127.0.0.1: set SERVERD_PORT / NGINX_PORT"
+}
+serverd_port=$(pick_port "${SERVERD_PORT:-}" 18443)
+nginx_port=$(pick_port "${NGINX_PORT:-}" $((serverd_port + 1)))
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/serverd-bench.XXXXXX")
+serverd_pid=
+nginx_pid=
+cleanup() {
+  local pid
+  for pid in "$serverd_pid" "$nginx_pid"; do
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then
+    msg "kept $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$tmp/www" "$tmp/nginx-temp"
+head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -keyout "$tmp/bench.key" -out "$tmp/bench.pem" -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>"$tmp/openssl.out" ||
+  die "cannot make the benchmark certificate: $(cat "$tmp/openssl.out")"
+
+# --- serverd ------------------------------------------------------------------------------
+# worker_processes = 1 once the process model accepts it; until then serverd is one process.
+write_serverd_conf() {
+  {
+    printf '[main]\npid_file = "serverd.pid"\n'
+    if [[ $1 == with_workers ]]; then printf 'worker_processes = 1\n'; fi
+    printf '\n[log]\nerror_log = "serverd-error.log"\nlevel = "warn"\n\n'
+    printf '[[server]]\nlisten = [{ address = "127.0.0.1:%s", tls = true }]\n' "$serverd_port"
+    printf 'server_name = ["localhost"]\n'
+    printf 'tls = { certificate = "bench.pem", key = "bench.key" }\n'
+    printf 'keepalive_requests = 100000\n\n'
+    printf '  [[server.location]]\n  path = "/"\n  root = "www"\n'
+  } >"$tmp/serverd.toml"
+}
+write_serverd_conf with_workers
+if ! "$serverd" -t -c "$tmp/serverd.toml" >"$tmp/serverd-t.out" 2>&1; then
+  write_serverd_conf single
+  "$serverd" -t -c "$tmp/serverd.toml" >"$tmp/serverd-t.out" 2>&1 ||
+    die "serverd rejects the benchmark config:
+$(cat "$tmp/serverd-t.out")"
+fi
+
+# --- nginx --------------------------------------------------------------------------------
+# Temp paths inside $tmp for every module compiled in, so nginx never touches /var/lib/nginx.
+nginx_temp_paths=
+for kind in client_body proxy fastcgi uwsgi scgi; do
+  flag=--http-${kind/_/-}-temp-path
+  if "$nginx" -V 2>&1 | grep -q -- "$flag"; then
+    nginx_temp_paths+="  ${kind}_temp_path $tmp/nginx-temp/$kind;"$'\n'
+  fi
+done
+nginx_user=
+# A root master would switch its worker to nobody; keep it the current user, like serverd.
+if ((EUID == 0)); then nginx_user="user $(id -un) $(id -gn);"; fi
+cat >"$tmp/nginx.conf" <<NGINX
+$nginx_user
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  default_type application/octet-stream;
+$nginx_temp_paths
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305;
+  ssl_session_tickets on;
+  server {
+    listen 127.0.0.1:$nginx_port ssl;
+    server_name localhost;
+    ssl_certificate $tmp/bench.pem;
+    ssl_certificate_key $tmp/bench.key;
+    root $tmp/www;
+  }
+}
+NGINX
+nginx_args=(-p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf")
+"$nginx" -t -q "${nginx_args[@]}" 2>"$tmp/nginx-t.out" ||
+  die "nginx rejects the benchmark config:
+$(cat "$tmp/nginx-t.out")"
+
+# --- start both ---------------------------------------------------------------------------
+wait_ready() { # name pid port
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$2" 2>/dev/null || die "$1 exited at start-up (see KEEP_TMP=1 and its error log)"
+    if curl -skf -o /dev/null "https://127.0.0.1:$3/1k.bin"; then return 0; fi
+    sleep 0.1
+  done
+  die "$1 does not answer on 127.0.0.1:$3 after 10s"
+}
+"$serverd" -c "$tmp/serverd.toml" 2>>"$tmp/serverd-error.log" &
+serverd_pid=$!
+"$nginx" "${nginx_args[@]}" -g 'daemon off;' &
+nginx_pid=$!
+wait_ready serverd "$serverd_pid" "$serverd_port"
+wait_ready nginx "$nginx_pid" "$nginx_port"
+cmp -s <(curl -sf --cacert "$tmp/bench.pem" "https://127.0.0.1:$serverd_port/1k.bin") "$tmp/www/1k.bin" ||
+  die "serverd does not serve the file byte for byte"
+cmp -s <(curl -sf --cacert "$tmp/bench.pem" "https://127.0.0.1:$nginx_port/1k.bin") "$tmp/www/1k.bin" ||
+  die "nginx does not serve the file byte for byte"
+
+# --- measure ------------------------------------------------------------------------------
+# Latency as printed by wrk ("215.00us", "1.23ms", "1.01s") -> milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.3f", n }'
+}
+
+# run_wrk NAME PORT DURATION [wrk args] -> sets rps p50 p99 errors; keeps the raw output.
+run_wrk() {
+  local out="$tmp/wrk-$1-$2.out"
+  wrk -t1 -c"$connections" -d"$3" --latency "${@:4}" "https://127.0.0.1:$2/1k.bin" >"$out" 2>&1 ||
+    die "wrk failed against $1: $(cat "$out")"
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+  errors=$(awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print }
+                /Non-2xx or 3xx responses:/ { print "non-2xx/3xx: " $NF }' "$out" | paste -sd' ')
+  [[ -n $rps ]] || die "cannot parse wrk output: $(cat "$out")"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END {
+  if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+printf 'serverd: %s\n' "$("$serverd" -v 2>&1 | head -1)"
+printf 'nginx:   %s\n' "$("$nginx" -v 2>&1 | head -1)"
+printf 'wrk:     %s\n' "$(wrk -v 2>&1 | head -1)"
+printf 'openssl: %s\n' "$(openssl version)"
+printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s --latency /1k.bin over TLS\n\n' \
+  "$(nproc)" "$(uname -sr)" "$rounds" "$connections" "$duration"
+
+msg "warming up (${warmup} each)"
+run_wrk warmup-serverd "$serverd_port" "$warmup"
+run_wrk warmup-nginx "$nginx_port" "$warmup"
+
+declare -A results
+warnings=()
+printf '%-6s %-11s %-8s %14s %10s %10s\n' round mode server requests/s p50_ms p99_ms
+for ((round = 1; round <= rounds; round++)); do
+  order=(serverd nginx)
+  if ((round % 2 == 0)); then order=(nginx serverd); fi
+  for mode in keep-alive handshakes; do
+    extra=()
+    if [[ $mode == handshakes ]]; then extra=(-H "Connection: close"); fi
+    for name in "${order[@]}"; do
+      if [[ $name == serverd ]]; then port=$serverd_port; else port=$nginx_port; fi
+      run_wrk "$name-$mode-r$round" "$port" "$duration" "${extra[@]}"
+      printf '%-6s %-11s %-8s %14s %10s %10s\n' "$round" "$mode" "$name" "$rps" "$p50" "$p99"
+      # "Connection: close" makes wrk count the server's closes as read errors: expected.
+      if [[ -n $errors && $mode == keep-alive ]]; then
+        warnings+=("round $round, $mode, $name: $errors")
+      fi
+      results[$name-$mode]+="$rps "
+    done
+  done
+done
+
+printf '\n'
+for mode in keep-alive handshakes; do
+  s_med=$(printf '%s\n' ${results[serverd-$mode]} | median)
+  n_med=$(printf '%s\n' ${results[nginx-$mode]} | median)
+  printf 'median %-10s requests/s: serverd %s, nginx %s; serverd/nginx = %s\n' "$mode" \
+    "$s_med" "$n_med" "$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.3f", (n > 0 ? s / n : 0) }')"
+done
+for w in "${warnings[@]}"; do printf 'WARNING: %s\n' "$w"; done
+
+if ((testssl)); then
+  msg "testssl.sh against serverd (127.0.0.1:$serverd_port)"
+  testssl=$(command -v testssl || command -v testssl.sh)
+  "$testssl" --quiet --color 0 --warnings off --protocols --std --fs \
+    "127.0.0.1:$serverd_port" >"$tmp/testssl.out" 2>&1 || true
+  grep -E 'SSLv2|SSLv3|TLS 1(\.[0-3])? |NULL|Anonymous|Export|LOW|Triple|Obsoleted|Strong|Forward Secrecy' \
+    "$tmp/testssl.out" | sed 's/^/  /'
+  if grep -E '^ *(SSLv2|SSLv3|TLS 1|TLS 1\.1) +offered' "$tmp/testssl.out" >/dev/null ||
+    grep -E '(NULL|Anonymous|Export|LOW|Triple DES|Obsoleted).* offered( |$)' "$tmp/testssl.out" |
+    grep -v 'not offered' >/dev/null; then
+    warnings+=("testssl.sh found a weak protocol or cipher offered (see $tmp/testssl.out)")
+    printf 'WARNING: %s\n' "${warnings[-1]}"
+  else
+    printf 'testssl.sh: no weak protocol or cipher offered\n'
+  fi
+fi
+if ((${#warnings[@]} > 0)); then
+  msg "problems during the runs: figures above are not comparable"
+  exit 1
+fi
