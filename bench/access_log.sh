@@ -19,6 +19,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/common.sh
 source "$root/scripts/common.sh"
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
 
 usage() { sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
@@ -42,10 +44,8 @@ serverd=${SERVERD:-$root/build/serverd}
 warmup=${WARMUP:-3s}
 
 ensure_packages wrk curl
-[[ -x $serverd ]] || die "no serverd binary at $serverd: build it first (scripts/start or
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build), or set SERVERD"
+require_serverd
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { # the first free port from $1, other than $2
   local port
   for ((port = $1; port < $1 + 200; port++)); do

@@ -25,6 +25,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/common.sh
 source "$root/scripts/common.sh"
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
 
 usage() { sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
@@ -51,8 +53,7 @@ serverd=${SERVERD:-$root/build/serverd}
 warmup=${WARMUP:-3s}
 
 ensure_packages wrk nginx-light haproxy curl python3
-[[ -x $serverd ]] || die "no serverd binary at $serverd: build it first (scripts/start or
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build), or set SERVERD"
+require_serverd
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
 [[ -x $nginx ]] || die "nginx not found"
@@ -75,7 +76,6 @@ if [[ $nofile != unlimited ]] && ((haproxy_maxconn * 2 + 200 > nofile)); then
   haproxy_maxconn=$(((nofile - 200) / 2))
 fi
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 taken=()
 next_port() { # sets $port to the first free port from $1 not handed out already
   local t used

@@ -21,6 +21,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/common.sh
 source "$root/scripts/common.sh"
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
 
 usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
@@ -47,28 +49,10 @@ warmup=${WARMUP:-3s}
 
 ensure_packages wrk nginx-light curl openssl
 if ((testssl)); then ensure_packages testssl.sh; fi
-[[ -x $serverd ]] || die "no serverd binary at $serverd: build it first (scripts/start or
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build), or set SERVERD"
+require_serverd
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $nginx ]] || die "nginx not found"
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# The port from $1 (fails if busy), else the first free one from $2 not in use by us.
-pick_port() {
-  local port
-  if [[ -n $1 ]]; then
-    port_busy "$1" && die "127.0.0.1:$1 is already in use"
-    echo "$1"
-    return
-  fi
-  for ((port = $2; port < $2 + 200; port++)); do
-    if [[ $port != "${serverd_port:-}" ]] && ! port_busy "$port"; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free port in $2..$(($2 + 199)) on 127.0.0.1: set SERVERD_PORT / NGINX_PORT"
-}
 serverd_port=$(pick_port "${SERVERD_PORT:-}" 18443)
 nginx_port=$(pick_port "${NGINX_PORT:-}" $((serverd_port + 1)))
 

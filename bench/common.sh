@@ -1,0 +1,27 @@
+# Sourced by the bench/ scripts, after scripts/common.sh: the checks and port picking that
+# every comparison needs. Expects $serverd (the binary under test).
+
+# Dies unless $serverd is an executable.
+require_serverd() {
+  [[ -x $serverd ]] || die "no serverd binary at $serverd: build it first (scripts/start or
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build), or set SERVERD"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The port from $1 (fails if busy), else the first free one from $2 other than $serverd_port.
+pick_port() {
+  local port
+  if [[ -n $1 ]]; then
+    port_busy "$1" && die "127.0.0.1:$1 is already in use"
+    echo "$1"
+    return
+  fi
+  for ((port = $2; port < $2 + 200; port++)); do
+    if [[ $port != "${serverd_port:-}" ]] && ! port_busy "$port"; then
+      echo "$port"
+      return
+    fi
+  done
+  die "no free port in $2..$(($2 + 199)) on 127.0.0.1: set SERVERD_PORT / NGINX_PORT"
+}
