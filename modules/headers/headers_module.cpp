@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "http/exchange.hpp"
+#include "http/header_list.hpp"
 #include "http/variables.hpp"
 
 namespace serverd {
@@ -27,17 +28,15 @@ bool is_token_char(char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool has_control_chars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return (c < 0x20 && c != '\t') || c == 0x7f;
-  });
+// Tab is allowed in a field value; every other control byte is not (RFC 9110 §5.5).
+bool is_control(char ch) {
+  const auto c = static_cast<unsigned char>(ch);
+  return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+bool is_reserved(std::string_view name) {
+  return std::any_of(kReserved.begin(), kReserved.end(),
+                     [&](std::string_view r) { return iequals(r, name); });
 }
 
 bool applies_by_default(int status) {
@@ -58,7 +57,7 @@ std::optional<AddedHeader> read_header(std::string_view name, const toml::node& 
     ctx.error(node, fmt::format("`add_header`: \"{}\" is not a valid header name", name));
     return std::nullopt;
   }
-  if (std::find(kReserved.begin(), kReserved.end(), lower(name)) != kReserved.end()) {
+  if (is_reserved(name)) {
     ctx.error(node, fmt::format("`add_header`: \"{}\" is set by serverd itself and cannot be "
                                 "added",
                                 name));
@@ -87,7 +86,7 @@ std::optional<AddedHeader> read_header(std::string_view name, const toml::node& 
                                 name));
     return std::nullopt;
   }
-  if (has_control_chars(h.value)) {
+  if (std::any_of(h.value.begin(), h.value.end(), is_control)) {
     ctx.error(node, fmt::format("`add_header` \"{}\": the value has control characters", name));
     return std::nullopt;
   }
@@ -103,8 +102,7 @@ void add_configured_headers(const HeadersConf& conf, const Request& request,
     if (!h.always && !by_default) continue;
     std::string value = expand_variables(h.value, request, scheme);
     // A variable may bring request bytes: CR or LF must never start a header of their own.
-    for (char& c : value)
-      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = ' ';
+    std::replace_if(value.begin(), value.end(), is_control, ' ');
     response.headers.add(h.name, std::move(value));
   }
 }
