@@ -26,6 +26,8 @@ constexpr auto kStableLifetime = std::chrono::seconds(10);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(10'000);
 // Fast shutdown: how long children get for TERM before KILL.
 constexpr auto kStopGrace = std::chrono::milliseconds(800);
+constexpr std::initializer_list<int> kMasterSignals{SIGCHLD, SIGTERM, SIGINT,   SIGQUIT,
+                                                    SIGHUP,  SIGUSR1, SIGUSR2, SIGWINCH};
 }  // namespace
 
 int worker_count_for(const Config& config) {
@@ -68,20 +70,26 @@ Master::Generation* Master::active() {
 int Master::run() {
   const Config& config = *config_;
   const bool upgrading = static_cast<bool>(parent_channel_);
+  // Block the master's signals before the first port is bound: a client (or a test) that sees
+  // the port open may signal at once, and the default action of TERM or HUP would kill the
+  // master. Blocked signals stay pending until the signalfd below reads them.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : kMasterSignals) sigaddset(&mask, s);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  // Titled before daemonizing, so that the detached master is never seen under its argv.
+  if (options_.title) options_.title->set("serverd: master process");
   ListenerSet listeners = ListenerSet::build(config, worker_count_for(config), inherited_);
   inherited_.clear();  // inherited sockets the config no longer uses close here
   if (config.main.daemon && !upgrading) daemonize();
   pid_file_ = std::make_unique<PidFile>(config.main.pid_file);
   init_logging(config.log, "master");
   if (config.main.daemon && !upgrading) redirect_stdio_to_null();
-  if (options_.title) options_.title->set("serverd: master process");
   for (const Module* m : modules_) m->init_master(config);
   ticket_keys_.add(TicketKey::generate());
   for (const auto& a : listeners.addresses()) spdlog::info("listening on {}", a.to_string());
 
-  SignalSource signals(loop_,
-                       {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH},
-                       [this](int signo) { on_signal(signo); });
+  SignalSource signals(loop_, kMasterSignals, [this](int signo) { on_signal(signo); });
   control_ = std::make_unique<ControlServer>(
       loop_, control_socket_path(config.main.pid_file),
       [this](const std::string& command, RequestPtr request) { on_command(command, request); });

@@ -358,9 +358,9 @@ BOOST_AUTO_TEST_CASE(every_signal_the_master_handles_is_in_serverd_8) {
   const std::string signals = man.substr(start, man.find("\n.SH ", start + 1) - start);
   const std::string master = read_file(source_dir() / "src/process/master.cpp");
   std::smatch m;
-  const std::regex source_re(R"(SignalSource signals\([^{]*\{([^}]*)\})");
+  const std::regex source_re(R"(kMasterSignals\{([^}]*)\})");
   BOOST_REQUIRE_MESSAGE(std::regex_search(master, m, source_re),
-                        "cannot find the master's SignalSource in src/process/master.cpp");
+                        "cannot find kMasterSignals in src/process/master.cpp");
   const std::string list = m[1].str();
   const std::regex sig_re(R"(SIG[A-Z0-9]+)");
   int count = 0;
