@@ -22,6 +22,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // SERVERD_KEEP_TMP=1 keeps every test's directory (configs, error logs) for a post-mortem.
+  if (const char* keep = std::getenv("SERVERD_KEEP_TMP"); keep && *keep == '1') return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

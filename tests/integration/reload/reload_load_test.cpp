@@ -72,7 +72,7 @@ void reload_storm(bool keep_alive) {
     options.port = server.port();
     options.connections = 64;
     options.keep_alive = keep_alive;
-    options.duration = 30s;  // hard bound; stop() ends it much earlier
+    options.duration = 120s;  // hard bound; stop() ends it much earlier
     it::LoadDriver load(options);
     BOOST_REQUIRE_MESSAGE(load.wait_for_successes(200, 10s),
                           "no load got through before the reloads\n"
@@ -88,14 +88,16 @@ void reload_storm(bool keep_alive) {
       std::this_thread::sleep_until(start + (i + 1) * kReloadInterval);
       server.process().send_signal(SIGHUP);
       // Signals of one kind do not queue: if this thread was descheduled and sent two HUPs
-      // back to back, the master would see one. Wait until it took this one.
+      // back to back, the master would see one. Wait until it took this one. Generous: on a
+      // loaded 2-core machine (64 client threads, the workers, other jobs) one fork() of the
+      // master was seen to take seconds.
       const auto taken = static_cast<std::size_t>(i + 1);
-      BOOST_TEST(it::wait_until(
-          [&] { return it::count_occurrences(server.error_log(), "received HUP") >= taken; }, 3s,
+      BOOST_TEST_REQUIRE(it::wait_until(
+          [&] { return it::count_occurrences(server.error_log(), "received HUP") >= taken; }, 20s,
           2ms));
     }
-    const bool done = it::wait_until([&] { return settled(server, master, kReloads); }, 15s);
-    BOOST_TEST(done, "the reloads did not settle within 15 s");
+    const bool done = it::wait_until([&] { return settled(server, master, kReloads); }, 30s);
+    BOOST_TEST(done, "the reloads did not settle within 30 s");
 
     // From now on only the last configuration may answer.
     load.set_phase(1);
