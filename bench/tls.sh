@@ -178,11 +178,35 @@ to_ms() {
     printf "%.3f", n }'
 }
 
-# run_wrk NAME PORT DURATION [wrk args] -> sets rps p50 p99 errors; keeps the raw output.
+# The worker process of a master ($1) whose title starts with $2.
+worker_of() {
+  local p
+  for p in $(pgrep -P "$1"); do
+    case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in "$2"*)
+      echo "$p"
+      return
+      ;;
+    esac
+  done
+}
+# CPU time (user + system, clock ticks) a process has used so far.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+clk_tck=$(getconf CLK_TCK)
+
+# run_wrk NAME PORT DURATION [wrk args] -> sets rps p50 p99 errors cpu_us; keeps the raw
+# output. cpu_us is the server's worker CPU time per request (user + system, microseconds):
+# with wrk and the server on two CPUs, wrk is often the bottleneck, and then requests/s
+# compares wrk's costs more than the servers'; CPU per request compares the servers.
 run_wrk() {
-  local out="$tmp/wrk-$1-$2.out"
+  local out="$tmp/wrk-$1-$2.out" worker c0 c1 total
+  if [[ $2 == "$serverd_port" ]]; then worker=$serverd_worker; else worker=$nginx_worker; fi
+  c0=$(cpu_ticks "$worker")
   wrk -t1 -c"$connections" -d"$3" --latency "${@:4}" "https://127.0.0.1:$2/1k.bin" >"$out" 2>&1 ||
     die "wrk failed against $1: $(cat "$out")"
+  c1=$(cpu_ticks "$worker")
+  total=$(awk '/requests in/ { print $1 }' "$out")
+  cpu_us=$(awk -v t=$((c1 - c0)) -v n="${total:-0}" -v hz="$clk_tck" \
+    'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
@@ -201,13 +225,17 @@ printf 'openssl: %s\n' "$(openssl version)"
 printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s --latency /1k.bin over TLS\n\n' \
   "$(nproc)" "$(uname -sr)" "$rounds" "$connections" "$duration"
 
+serverd_worker=$(worker_of "$serverd_pid" "serverd: worker")
+nginx_worker=$(worker_of "$nginx_pid" "nginx: worker")
+[[ -n $serverd_worker && -n $nginx_worker ]] || die "cannot find the worker processes"
+
 msg "warming up (${warmup} each)"
 run_wrk warmup-serverd "$serverd_port" "$warmup"
 run_wrk warmup-nginx "$nginx_port" "$warmup"
 
-declare -A results
+declare -A results cpu
 warnings=()
-printf '%-6s %-11s %-8s %14s %10s %10s\n' round mode server requests/s p50_ms p99_ms
+printf '%-6s %-11s %-8s %14s %10s %10s %10s\n' round mode server requests/s p50_ms p99_ms cpu_us/req
 for ((round = 1; round <= rounds; round++)); do
   order=(serverd nginx)
   if ((round % 2 == 0)); then order=(nginx serverd); fi
@@ -217,12 +245,14 @@ for ((round = 1; round <= rounds; round++)); do
     for name in "${order[@]}"; do
       if [[ $name == serverd ]]; then port=$serverd_port; else port=$nginx_port; fi
       run_wrk "$name-$mode-r$round" "$port" "$duration" "${extra[@]}"
-      printf '%-6s %-11s %-8s %14s %10s %10s\n' "$round" "$mode" "$name" "$rps" "$p50" "$p99"
+      printf '%-6s %-11s %-8s %14s %10s %10s %10s\n' "$round" "$mode" "$name" "$rps" "$p50" "$p99" \
+        "$cpu_us"
       # "Connection: close" makes wrk count the server's closes as read errors: expected.
       if [[ -n $errors && $mode == keep-alive ]]; then
         warnings+=("round $round, $mode, $name: $errors")
       fi
       results[$name-$mode]+="$rps "
+      cpu[$name-$mode]+="$cpu_us "
     done
   done
 done
@@ -233,6 +263,10 @@ for mode in keep-alive handshakes; do
   n_med=$(printf '%s\n' ${results[nginx-$mode]} | median)
   printf 'median %-10s requests/s: serverd %s, nginx %s; serverd/nginx = %s\n' "$mode" \
     "$s_med" "$n_med" "$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.3f", (n > 0 ? s / n : 0) }')"
+  s_med=$(printf '%s\n' ${cpu[serverd-$mode]} | median)
+  n_med=$(printf '%s\n' ${cpu[nginx-$mode]} | median)
+  printf 'median %-10s worker CPU us/request: serverd %s, nginx %s; nginx/serverd = %s\n' "$mode" \
+    "$s_med" "$n_med" "$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.3f", (s > 0 ? n / s : 0) }')"
 done
 for w in "${warnings[@]}"; do printf 'WARNING: %s\n' "$w"; done
 

@@ -397,6 +397,13 @@ bool Connection::output_pending() const {
 bool Connection::flush() {
   for (;;) {
     std::size_t over = overflow_.size() - overflow_sent_;
+    // TLS: the head and the start of the file body go out in one SSL_write, so one record and
+    // one send() instead of two of each (what nginx's ssl_buffer achieves).
+    if (tls_ && file_left_ > 0 && over == 0 && !out_.empty() && out_.writable() > 0 &&
+        !fill_from_file()) {
+      close();
+      return false;
+    }
     if (!out_.empty() || over > 0) {
       iovec iov[2];
       int cnt = 0;
