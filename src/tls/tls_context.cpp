@@ -127,7 +127,12 @@ int ticket_key(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX*
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
   if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
   // A ticket under an older key still resumes, and is replaced by one under the current key.
-  return encrypt == 0 && key != keys->current() ? 2 : 1;
+  // TLS 1.3 always gets a fresh ticket on resumption (as nginx does): an OpenSSL client that
+  // keeps its SSL object across connections (SSL_clear, as wrk and many pools do) cannot
+  // resume a second time from a session that received no new ticket, so without this every
+  // other reconnection was a full handshake. Single-use tickets are also what RFC 8446 advises.
+  if (encrypt == 0 && (key != keys->current() || SSL_version(ssl) == TLS1_3_VERSION)) return 2;
+  return 1;
 }
 
 int staple(SSL* ssl, void* arg) {

@@ -100,7 +100,9 @@ HttpConnection tls_connect(int port, const TlsOptions& o, TlsInfo* info) {
     SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),
                         static_cast<unsigned>(wire.size()));
   }
-  if (o.session) {
+  if (o.session && o.session_in_memory) {
+    SSL_set_session(ssl, o.session.get());
+  } else if (o.session) {
     // A fresh copy each time, as `openssl s_client -sess_in` reads it from a file: OpenSSL
     // treats an in-memory TLS 1.3 session as single-use once it has been resumed.
     const int len = i2d_SSL_SESSION(o.session.get(), nullptr);

@@ -35,6 +35,9 @@ struct TlsOptions {
   int min_version = 0;                        // TLS1_2_VERSION, ...; 0 = library default
   int max_version = 0;
   SessionPtr session;                         // offered for resumption
+  // Offer `session` itself rather than a serialised copy, as a client that keeps its sessions
+  // in memory does (OpenSSL then treats a TLS 1.3 session as used up once it has resumed).
+  bool session_in_memory = false;
   std::filesystem::path ca_file;              // verify the server against it (empty: no check)
   std::filesystem::path cert_file, key_file;  // client certificate
   std::string ciphers;                        // TLS 1.2 cipher list; empty: default

@@ -151,6 +151,32 @@ BOOST_AUTO_TEST_CASE(sessions_resume_on_every_worker_and_after_a_reload) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(tls13_resumption_chains_with_in_memory_sessions) {
+  // A client that always offers the session of its previous connection, held in memory (wrk,
+  // connection pools): OpenSSL uses a TLS 1.3 session for one resumption only, so every
+  // resumed connection must bring a fresh ticket or the next one is a full handshake.
+  it::TestServer server(it::two_server_config(1, ""), it::make_two_certs);
+  BOOST_TEST_CONTEXT(server.diagnostics()) {
+    it::TlsOptions o;
+    o.sni = "b.test";
+    o.min_version = TLS1_3_VERSION;
+    o.session_in_memory = true;
+    int reused = 0;
+    for (int i = 0; i < 8; ++i) {
+      it::TlsInfo info;
+      it::HttpConnection c = it::tls_connect(server.port(), o, &info);
+      BOOST_TEST_REQUIRE(info.ok, info.error);
+      BOOST_TEST(info.version == "TLSv1.3");
+      c.send(it::get_request("/", "b.test"));
+      BOOST_TEST(c.expect_response().body == "server b\n");
+      if (info.reused) ++reused;
+      o.session = it::tls_session(c);
+      BOOST_TEST_REQUIRE(o.session != nullptr);
+    }
+    BOOST_TEST(reused == 7, reused << " of the 7 reconnections resumed");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(ticket_keys_rotate_and_old_tickets_still_resume) {
   it::TestServer server(it::two_server_config(2, "tls_ticket_key_rotation = \"1s\"\n"),
                         it::make_two_certs);
