@@ -25,3 +25,20 @@ pick_port() {
   done
   die "no free port in $2..$(($2 + 199)) on 127.0.0.1: set SERVERD_PORT / NGINX_PORT"
 }
+
+# CPU time (user + system, in clock ticks) the given processes have used so far, summed. The
+# command name in /proc/PID/stat may contain spaces ("serverd: worker"): fields are counted
+# after its closing parenthesis.
+cpu_ticks() {
+  local p total=0 t
+  for p in "$@"; do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+# Microseconds of CPU per request: TICKS REQUESTS.
+cpu_us_per_request() {
+  awk -v t="$1" -v n="${2:-0}" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }'
+}

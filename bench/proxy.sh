@@ -313,11 +313,17 @@ to_ms() {
     if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
     printf "%.3f", n }'
 }
-# run_wrk LABEL PORT DURATION -> sets rps p50 p99 errors; keeps the raw output in $tmp.
+# run_wrk LABEL PORT DURATION [PROXY] -> sets rps p50 p99 errors cpu_us; keeps the raw output
+# in $tmp. cpu_us: the proxy's worker CPU time (user + system) per request, in microseconds;
+# wrk, the backend and the proxy share two CPUs, so requests/s partly measures the others.
 run_wrk() {
-  local out="$tmp/wrk-$1.out"
+  local out="$tmp/wrk-$1.out" c0=0 c1=0 workers=()
+  if [[ -n ${4:-} ]]; then mapfile -t workers < <(workers_of "$4"); fi
+  c0=$(cpu_ticks "${workers[@]}")
   wrk -t1 -c"$connections" -d"$3" --latency "http://127.0.0.1:$2/1k.bin" >"$out" 2>&1 ||
     die "wrk failed against $1: $(cat "$out")"
+  c1=$(cpu_ticks "${workers[@]}")
+  cpu_us=$(cpu_us_per_request $((c1 - c0)) "$(awk '/requests in/ { print $1 }' "$out")")
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
@@ -342,15 +348,16 @@ printf 'load:    %s (1/5/15 min) before the runs: figures mean little when it ex
 msg "warming up (${warmup} each)"
 for name in "${names[@]}"; do run_wrk "warmup-$name" "${port_of[$name]}" "$warmup"; done
 
-declare -A all_rps=()
+declare -A all_rps=() all_cpu=()
 warnings=()
-printf '%-6s %-8s %14s %10s %10s\n' round proxy requests/s p50_ms p99_ms
+printf '%-6s %-8s %14s %10s %10s %10s\n' round proxy requests/s p50_ms p99_ms cpu_us/req
 for ((round = 1; round <= rounds; round++)); do
   # Rotate who goes first: round 1 serverd nginx haproxy, round 2 nginx haproxy serverd, ...
   for ((k = 0; k < 3; k++)); do
     name=${names[$(((round - 1 + k) % 3))]}
-    run_wrk "$name-r$round" "${port_of[$name]}" "$duration"
-    printf '%-6s %-8s %14s %10s %10s\n' "$round" "$name" "$rps" "$p50" "$p99"
+    run_wrk "$name-r$round" "${port_of[$name]}" "$duration" "$name"
+    printf '%-6s %-8s %14s %10s %10s %10s\n' "$round" "$name" "$rps" "$p50" "$p99" "$cpu_us"
+    all_cpu[$name]+="$cpu_us "
     if [[ -n $errors ]]; then warnings+=("round $round, $name: $errors"); fi
     all_rps[$name]+="$rps "
   done
@@ -364,6 +371,12 @@ printf '\nmedian requests/s: serverd %s, nginx %s, haproxy %s\n' \
   "${med[serverd]}" "${med[nginx]}" "${med[haproxy]}"
 printf 'serverd/nginx = %s, serverd/haproxy = %s\n' \
   "$(ratio "${med[serverd]}" "${med[nginx]}")" "$(ratio "${med[serverd]}" "${med[haproxy]}")"
+for name in "${names[@]}"; do
+  # shellcheck disable=SC2086  # one value per word
+  med[$name]=$(printf '%s\n' ${all_cpu[$name]} | median)
+done
+printf 'median proxy CPU us/request: serverd %s, nginx %s, haproxy %s\n' \
+  "${med[serverd]}" "${med[nginx]}" "${med[haproxy]}"
 
 # --- idle keep-alive connections ----------------------------------------------------------
 cat >"$tmp/idle_client.py" <<'PY'

@@ -189,10 +189,6 @@ worker_of() {
     esac
   done
 }
-# CPU time (user + system, clock ticks) a process has used so far.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-clk_tck=$(getconf CLK_TCK)
-
 # run_wrk NAME PORT DURATION [wrk args] -> sets rps p50 p99 errors cpu_us; keeps the raw
 # output. cpu_us is the server's worker CPU time per request (user + system, microseconds):
 # with wrk and the server on two CPUs, wrk is often the bottleneck, and then requests/s
@@ -205,8 +201,7 @@ run_wrk() {
     die "wrk failed against $1: $(cat "$out")"
   c1=$(cpu_ticks "$worker")
   total=$(awk '/requests in/ { print $1 }' "$out")
-  cpu_us=$(awk -v t=$((c1 - c0)) -v n="${total:-0}" -v hz="$clk_tck" \
-    'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  cpu_us=$(cpu_us_per_request $((c1 - c0)) "$total")
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
