@@ -31,6 +31,8 @@ struct MainConfig {
   bool daemon = false;
   Duration shutdown_timeout{30'000};
   Duration upgrade_timeout{30'000};
+  // Old generations allowed to drain at once; a reload beyond it stops the oldest at once.
+  int max_draining_generations = 4;
   // How often the agent creates a new TLS session-ticket key (the previous ones keep
   // decrypting tickets for two more periods).
   Duration tls_ticket_key_rotation{3'600'000};

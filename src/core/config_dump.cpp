@@ -149,6 +149,7 @@ void dump_main(const Config& c, const ModuleList& modules, Writer& w) {
   w.kv("daemon", bool_text(m.daemon));
   w.kv("shutdown_timeout", quote(format_duration(m.shutdown_timeout)));
   w.kv("upgrade_timeout", quote(format_duration(m.upgrade_timeout)));
+  w.kv("max_draining_generations", std::to_string(m.max_draining_generations));
   w.kv("tls_ticket_key_rotation", quote(format_duration(m.tls_ticket_key_rotation)));
   dump_modules(c.modules, nullptr, modules, w);
 }

@@ -9,7 +9,7 @@
 namespace serverd {
 namespace {
 
-constexpr std::array<std::string_view, 10> kMainKeys{"worker_processes",
+constexpr std::array<std::string_view, 11> kMainKeys{"worker_processes",
                                                     "worker_connections",
                                                     "worker_rlimit_nofile",
                                                     "worker_cpu_affinity",
@@ -18,6 +18,7 @@ constexpr std::array<std::string_view, 10> kMainKeys{"worker_processes",
                                                     "daemon",
                                                     "shutdown_timeout",
                                                     "upgrade_timeout",
+                                                    "max_draining_generations",
                                                     "tls_ticket_key_rotation"};
 
 constexpr std::array<std::string_view, 12> kServerKeys{"listen",

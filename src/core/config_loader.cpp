@@ -79,6 +79,8 @@ void load_main(const toml::table& root, LoadState& st) {
     if (auto v = ctx.get_bool(*t, "daemon")) main.daemon = *v;
     if (auto v = ctx.get_duration(*t, "shutdown_timeout")) main.shutdown_timeout = *v;
     if (auto v = ctx.get_duration(*t, "upgrade_timeout")) main.upgrade_timeout = *v;
+    if (auto v = ctx.get_integer(*t, "max_draining_generations", 1, 64))
+      main.max_draining_generations = static_cast<int>(*v);
     if (auto v = ctx.get_duration(*t, "tls_ticket_key_rotation")) {
       if (v->count() < 1000) {
         ctx.error(*t->get("tls_ticket_key_rotation"),

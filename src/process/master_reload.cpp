@@ -15,11 +15,6 @@ namespace serverd {
 
 int worker_count_for(const Config& config);
 
-namespace {
-// Old generations allowed to drain at once; beyond it the oldest is closed at once.
-constexpr std::size_t kMaxDrainingGenerations = 4;
-}  // namespace
-
 Master::Generation& Master::start_generation(ConfigPtr config, ListenerSet listeners) {
   auto gen = std::make_unique<Generation>();
   gen->number = next_generation_++;
@@ -72,13 +67,14 @@ void Master::activate(Generation& g) {
   send_to(g, MessageType::all_ready, true, true);
   sd_notify("READY=1");
   // Too many generations draining at once (a reload storm): close the oldest now.
+  const auto max_draining = static_cast<std::size_t>(g.config->main.max_draining_generations);
   std::size_t draining = 0;
   for (auto& x : generations_) draining += x->state == Generation::State::draining;
   for (auto& x : generations_) {
-    if (draining <= kMaxDrainingGenerations) break;
+    if (draining <= max_draining) break;
     if (x->state != Generation::State::draining) continue;
-    spdlog::warn("more than {} generations draining: stopping generation {} now",
-                 kMaxDrainingGenerations, x->number);
+    spdlog::warn("more than {} generations draining: stopping generation {} now", max_draining,
+                 x->number);
     send_to(*x, MessageType::terminate, true, true);
     x->state = Generation::State::failed;
     --draining;

@@ -287,6 +287,41 @@ BOOST_AUTO_TEST_CASE(slow_request_body_in_flight_completes_on_the_old_generation
   }
 }
 
+BOOST_AUTO_TEST_CASE(draining_generations_beyond_the_limit_are_stopped_oldest_first) {
+  it::ReturnConfig c;
+  c.body = "generation 1\n";
+  c.workers = 1;
+  c.main_extra = "max_draining_generations = 1\n";
+  it::TestServer server(it::return_config(c));
+  // One unfinished request body per generation keeps that generation draining.
+  std::vector<it::HttpConnection> pinned;
+  for (int gen = 1; gen <= 2; ++gen) {
+    pinned.push_back(server.connect());
+    pinned.back().send(it::get_request("/"));
+    BOOST_TEST(pinned.back().expect_response().body == c.body);
+    pinned.back().send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n0");
+    std::this_thread::sleep_for(100ms);
+    c.body = "generation " + std::to_string(gen + 1) + "\n";
+    write_config(server, c);
+    const it::CommandResult r = reload_command(server);
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output() << server.diagnostics());
+  }
+  BOOST_TEST_CONTEXT(server.diagnostics()) {
+    BOOST_TEST(serves(server, c.body));
+    // Generations 1 and 2 would both drain: the limit of one stops generation 1 at once.
+    BOOST_TEST(server.wait_for_log("more than 1 generations draining: stopping generation 1", 3s));
+    // Its worker is gone, and with it the connection it still held.
+    BOOST_TEST(it::to_string(pinned[0].wait_for_close(5s).kind) != std::string("timeout"));
+    BOOST_TEST(!it::contains(server.error_log(), "stopping generation 2"));
+    // Generation 2's in-flight request is still served to the end, by generation 2.
+    BOOST_REQUIRE(pinned[1].try_send("123456789"));
+    const it::ReadResult rr = pinned[1].read_response();
+    BOOST_REQUIRE_MESSAGE(rr.status == it::ReadStatus::ok,
+                          "generation 2's request failed: " << it::to_string(rr.status));
+    it::check_fixed_body(rr.response, "generation 2\n");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(large_file_read_slowly_across_a_reload_completes) {
   constexpr std::size_t kSize = 16 * 1024 * 1024;
   const std::string content = it::pseudo_random_bytes(kSize, 7);
