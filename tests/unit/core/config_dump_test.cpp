@@ -33,6 +33,7 @@ pid_file = "/etc/serverd/serverd.pid"
 daemon = false
 shutdown_timeout = "30s"
 upgrade_timeout = "30s"
+max_draining_generations = 4
 tls_ticket_key_rotation = "1h"
 server_tokens = true
 

@@ -91,6 +91,12 @@ BOOST_AUTO_TEST_CASE(bad_duration) {
              "(e.g. \"30s\" or \"30ms\")");
 }
 
+BOOST_AUTO_TEST_CASE(max_draining_generations_out_of_range) {
+  const std::string e = load_errors("[main]\nmax_draining_generations = 0\n");
+  BOOST_TEST(e.starts_with("test.toml:2:28: "), e);
+  BOOST_TEST(e.find("max_draining_generations") != std::string::npos, e);
+}
+
 BOOST_AUTO_TEST_CASE(bad_size) {
   BOOST_TEST(load_errors("[[server]]\nlisten = \"8080\"\nclient_max_body_size = \"10XB\"\n") ==
              "test.toml:3:24: invalid size \"10XB\" for \"client_max_body_size\" (expected e.g. "

@@ -90,6 +90,7 @@ BOOST_AUTO_TEST_CASE(design_example_loads_every_value) {
   BOOST_TEST(!c->main.daemon);
   BOOST_TEST(c->main.shutdown_timeout.count() == 30'000);
   BOOST_TEST(c->main.upgrade_timeout.count() == 30'000);
+  BOOST_TEST(c->main.max_draining_generations == 4);
   BOOST_TEST(c->main.pos.line == 1);
 
   BOOST_TEST(c->log.error_log == "/etc/serverd/logs/error.log");
