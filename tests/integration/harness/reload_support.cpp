@@ -178,6 +178,16 @@ UpgradableServer::UpgradableServer(const std::string& config_template, const Pop
   if (!up || original_exited())
     throw std::runtime_error("serverd (" + binary.string() + ") did not start listening on port " +
                              std::to_string(port_) + "\n" + diagnostics());
+  // The port opens before every worker is up, and the master refuses a binary upgrade until
+  // it has announced that it is ready: upgrade tests start from a ready server.
+  const bool ready = wait_until(
+      [&] {
+        return original_exited() || error_log().find("serverd ready") != std::string::npos;
+      },
+      std::chrono::seconds(10));
+  if (!ready || original_exited())
+    throw std::runtime_error("serverd (" + binary.string() + ") did not become ready\n" +
+                             diagnostics());
 }
 
 bool UpgradableServer::original_exited() {
