@@ -397,10 +397,10 @@ bool Connection::output_pending() const {
 bool Connection::flush() {
   for (;;) {
     std::size_t over = overflow_.size() - overflow_sent_;
-    // TLS: the head and the start of the file body go out in one SSL_write, so one record and
-    // one send() instead of two of each (what nginx's ssl_buffer achieves).
-    if (tls_ && file_left_ > 0 && over == 0 && !out_.empty() && out_.writable() > 0 &&
-        !fill_from_file()) {
+    // No sendfile through TLS: the file goes through the output buffer and SSL_write, filled
+    // behind whatever is already there, so the head and the start of the body leave in one
+    // record and one send() (what nginx's ssl_buffer achieves).
+    if (tls_ && file_left_ > 0 && over == 0 && out_.writable() > 0 && !fill_from_file()) {
       close();
       return false;
     }
@@ -439,15 +439,8 @@ bool Connection::flush() {
                                 : servers_.select({}).limits.send_timeout);
       continue;
     }
-    if (file_left_ > 0 && tls_) {
-      // No sendfile through TLS: the file goes through the output buffer and SSL_write.
-      if (!fill_from_file()) {
-        close();
-        return false;
-      }
-      continue;
-    }
     if (file_left_ > 0) {
+      assert(!tls_);  // TLS bodies were moved into out_ at the top of the loop
       off_t off = static_cast<off_t>(file_offset_);
       ssize_t n = ::sendfile(fd_.get(), file_.get(), &off,
                              std::min<std::uint64_t>(file_left_, kSendfileChunk));

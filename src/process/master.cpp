@@ -72,11 +72,9 @@ int Master::run() {
   const bool upgrading = static_cast<bool>(parent_channel_);
   // Block the master's signals before the first port is bound: a client (or a test) that sees
   // the port open may signal at once, and the default action of TERM or HUP would kill the
-  // master. Blocked signals stay pending until the signalfd below reads them.
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int s : kMasterSignals) sigaddset(&mask, s);
-  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  // master. Blocked signals stay pending until the signalfd below reads them; that one is
+  // made after daemonize(), as an epoll watch on a signalfd does not follow a fork.
+  block_signals(kMasterSignals);
   // Titled before daemonizing, so that the detached master is never seen under its argv.
   if (options_.title) options_.title->set("serverd: master process");
   ListenerSet listeners = ListenerSet::build(config, worker_count_for(config), inherited_);

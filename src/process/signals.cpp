@@ -8,12 +8,17 @@
 
 namespace serverd {
 
-SignalSource::SignalSource(EventLoop& loop, std::initializer_list<int> signals, Handler handler)
-    : loop_(loop), handler_(std::move(handler)) {
-  sigemptyset(&mask_);
-  for (int s : signals) sigaddset(&mask_, s);
-  if (::sigprocmask(SIG_BLOCK, &mask_, nullptr) != 0)
+sigset_t block_signals(std::initializer_list<int> signals) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : signals) sigaddset(&mask, s);
+  if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0)
     throw std::system_error(errno, std::generic_category(), "sigprocmask");
+  return mask;
+}
+
+SignalSource::SignalSource(EventLoop& loop, std::initializer_list<int> signals, Handler handler)
+    : loop_(loop), mask_(block_signals(signals)), handler_(std::move(handler)) {
   fd_.reset(::signalfd(-1, &mask_, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!fd_) throw std::system_error(errno, std::generic_category(), "signalfd");
   loop_.add(fd_.get(), EPOLLIN, this);

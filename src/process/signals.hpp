@@ -9,6 +9,9 @@
 
 namespace serverd {
 
+// Blocks `signals` for the calling process (they stay pending until read) and returns the set.
+sigset_t block_signals(std::initializer_list<int> signals);
+
 class SignalSource final : public EventHandler {
  public:
   using Handler = std::function<void(int signo)>;
