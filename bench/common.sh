@@ -26,6 +26,16 @@ pick_port() {
   die "no free port in $2..$(($2 + 199)) on 127.0.0.1: set SERVERD_PORT / NGINX_PORT"
 }
 
+# The children of master $1 whose process title contains "worker", one pid a line.
+worker_pids() {
+  local p
+  for p in $(pgrep -P "$1"); do
+    case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in *worker*) echo "$p" ;; esac
+  done
+}
+# A / B with three decimals (0 when B is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+
 # CPU time (user + system, in clock ticks) the given processes have used so far, summed. The
 # command name in /proc/PID/stat may contain spaces ("serverd: worker"): fields are counted
 # after its closing parenthesis.

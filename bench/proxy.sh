@@ -289,11 +289,7 @@ done
 workers_of() {
   case $1 in
     haproxy) echo "$haproxy_pid" ;;
-    *) ps -o pid= --ppid "${pid_of[$1]}" | while read -r p; do
-         case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in
-           *worker*) echo "$p" ;;
-         esac
-       done ;;
+    *) worker_pids "${pid_of[$1]}" ;;
   esac
 }
 rss_bytes() { # sum of VmRSS of the given pids, in bytes
@@ -333,7 +329,6 @@ run_wrk() {
 }
 median() { sort -g | awk '{ v[NR] = $1 } END {
   if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 
 printf 'serverd: %s\n' "$("$serverd" -v 2>&1 | head -1)"
 printf 'nginx:   %s\n' "$("$nginx" -v 2>&1 | head -1)"

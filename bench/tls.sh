@@ -178,17 +178,6 @@ to_ms() {
     printf "%.3f", n }'
 }
 
-# The worker process of a master ($1) whose title starts with $2.
-worker_of() {
-  local p
-  for p in $(pgrep -P "$1"); do
-    case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in "$2"*)
-      echo "$p"
-      return
-      ;;
-    esac
-  done
-}
 # run_wrk NAME PORT DURATION [wrk args] -> sets rps p50 p99 errors cpu_us; keeps the raw
 # output. cpu_us is the server's worker CPU time per request (user + system, microseconds):
 # with wrk and the server on two CPUs, wrk is often the bottleneck, and then requests/s
@@ -220,8 +209,8 @@ printf 'openssl: %s\n' "$(openssl version)"
 printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s --latency /1k.bin over TLS\n\n' \
   "$(nproc)" "$(uname -sr)" "$rounds" "$connections" "$duration"
 
-serverd_worker=$(worker_of "$serverd_pid" "serverd: worker")
-nginx_worker=$(worker_of "$nginx_pid" "nginx: worker")
+serverd_worker=$(worker_pids "$serverd_pid" | head -1)
+nginx_worker=$(worker_pids "$nginx_pid" | head -1)
 [[ -n $serverd_worker && -n $nginx_worker ]] || die "cannot find the worker processes"
 
 msg "warming up (${warmup} each)"
@@ -257,11 +246,11 @@ for mode in keep-alive handshakes; do
   s_med=$(printf '%s\n' ${results[serverd-$mode]} | median)
   n_med=$(printf '%s\n' ${results[nginx-$mode]} | median)
   printf 'median %-10s requests/s: serverd %s, nginx %s; serverd/nginx = %s\n' "$mode" \
-    "$s_med" "$n_med" "$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.3f", (n > 0 ? s / n : 0) }')"
+    "$s_med" "$n_med" "$(ratio "$s_med" "$n_med")"
   s_med=$(printf '%s\n' ${cpu[serverd-$mode]} | median)
   n_med=$(printf '%s\n' ${cpu[nginx-$mode]} | median)
   printf 'median %-10s worker CPU us/request: serverd %s, nginx %s; nginx/serverd = %s\n' "$mode" \
-    "$s_med" "$n_med" "$(awk -v s="$s_med" -v n="$n_med" 'BEGIN { printf "%.3f", (s > 0 ? n / s : 0) }')"
+    "$s_med" "$n_med" "$(ratio "$n_med" "$s_med")"
 done
 for w in "${warnings[@]}"; do printf 'WARNING: %s\n' "$w"; done
 
