@@ -20,7 +20,7 @@ namespace serverd {
 
 struct AddedHeader {
   std::string name;
-  std::string value;  // template
+  std::string value;          // template
   CompiledTemplate compiled;  // `value`, compiled at config load
   bool always = false;
 };

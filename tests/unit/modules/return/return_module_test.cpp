@@ -4,8 +4,8 @@
 #include <sstream>
 #include <string>
 
-#include "../module_test_support.hpp"
 #include "../../tls/tls_pair.hpp"
+#include "../module_test_support.hpp"
 #include "core/config_loader.hpp"
 #include "modules/modules.hpp"
 
