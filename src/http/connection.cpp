@@ -57,6 +57,11 @@ const Request& Connection::request() const {
   return slot_->request;
 }
 
+const HttpLimits& Connection::last_limits() const {
+  // The server that answered the last request; before any, the address's default server.
+  return server_conf_ ? server_conf_->limits : servers_.select({}).limits;
+}
+
 bool Connection::idle() const { return !slot_ && !output_pending() && in_.empty(); }
 
 void Connection::start() {
@@ -561,7 +566,7 @@ void Connection::go_idle() {
     return;
   }
   // A draining one keeps its grace timer; a fresh one the header timeout armed in start().
-  if (requests_ > 0 && !draining_) timer_.arm(servers_.select({}).limits.keepalive_timeout);
+  if (requests_ > 0 && !draining_) timer_.arm(last_limits().keepalive_timeout);
 }
 
 void Connection::on_timeout() {
@@ -607,7 +612,7 @@ void Connection::drain() {
     // failed requests on reload). Wait a little: a request that arrives is answered with
     // "Connection: close"; a connection that stays quiet gets a FIN.
     auto grace = std::min<std::chrono::milliseconds>(
-        kDrainIdleGrace, servers_.select({}).limits.keepalive_timeout);
+        kDrainIdleGrace, last_limits().keepalive_timeout);
     if (!timer_.armed() || timer_.deadline() > owner_.loop().now() + grace) timer_.arm(grace);
   }
 }

@@ -102,6 +102,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   void linger();
   void close();
   void release_slot();
+  const HttpLimits& last_limits() const;
 
   HttpServer& owner_;
   UniqueFd fd_;
