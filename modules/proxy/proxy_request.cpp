@@ -21,27 +21,11 @@ namespace serverd {
 namespace {
 constexpr std::uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
-ProxyRequest& self(llhttp_t* p) { return *static_cast<ProxyRequest*>(p->data); }
-
 bool is_idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
          m == "DELETE";
 }
 }  // namespace
-
-const llhttp_settings_t& ProxyRequest::settings() {
-  static const llhttp_settings_t s = [] {
-    llhttp_settings_t v;
-    llhttp_settings_init(&v);
-    v.on_header_field = &ProxyRequest::cb_header_field;
-    v.on_header_value = &ProxyRequest::cb_header_value;
-    v.on_headers_complete = &ProxyRequest::cb_headers_complete;
-    v.on_body = &ProxyRequest::cb_body;
-    v.on_message_complete = &ProxyRequest::cb_message_complete;
-    return v;
-  }();
-  return s;
-}
 
 void ProxyRequest::start(Exchange& exchange, const ProxyConf& conf, UpstreamRuntime& upstream,
                          ProxyRuntime& runtime) {
@@ -126,11 +110,9 @@ void ProxyRequest::connect_next() {
 
   // Fresh state for this attempt.
   head_sent_ = 0;
-  headers_.clear();
-  in_value_ = any_response_byte_ = interim_ = switching_ = false;
+  any_response_byte_ = false;
   upstream_readable_ = upstream_paused_ = shut_write_ = upstream_eof_seen_ = false;
-  llhttp_init(&parser_, HTTP_RESPONSE, &settings());
-  parser_.data = this;
+  parser_.start(head_request_, upgrade_request_);
 
   conn_ = up_.pool.take(peer_->index);
   if (conn_ && (conn_->tls() != nullptr) != (conf_.tls != nullptr)) {
@@ -361,14 +343,10 @@ void ProxyRequest::read_upstream() {
       finish();
       return;
     }
-    if (response_started_ && n == 0) {
-      // A body delimited by the end of the connection ends here (llhttp_finish runs the
-      // message-complete callback, which pauses: its return value is not HPE_OK).
-      llhttp_finish(&parser_);
-      if (message_done_) {
-        complete_response(true);
-        return;
-      }
+    if (response_started_ && n == 0 && parser_.finish()) {
+      // A body delimited by the end of the connection ends here.
+      complete_response(true);
+      return;
     }
     if (response_started_) {
       spdlog::error("{}: {} in the middle of the response", describe(), why);
@@ -385,104 +363,63 @@ void ProxyRequest::read_upstream() {
 }
 
 bool ProxyRequest::feed(const char* data, std::size_t len) {
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-  if (done_) return false;
-  if (err == HPE_OK) return true;
-  const char* pos = llhttp_get_error_pos(&parser_);
-  std::size_t used = pos ? static_cast<std::size_t>(pos - data) : len;
-  if (err == HPE_PAUSED) {  // the response is complete
-    complete_response(used < len);
+  std::string_view in(data, len);
+  // The rest is fed again after every event, even when empty: a head without a body completes
+  // the message without another byte.
+  for (;;) {
+    const ResponseParser::Result r = parser_.feed(in);
+    in.remove_prefix(r.consumed);
+    switch (r.event) {
+      case ResponseParser::Event::need_more:
+        return true;
+      case ResponseParser::Event::head:
+        if (!on_response_head()) return false;
+        continue;
+      case ResponseParser::Event::body:
+        if (ex_ && !ex_->send_body(r.body)) upstream_paused_ = true;
+        if (done_) return false;
+        continue;
+      case ResponseParser::Event::complete:
+        complete_response(!in.empty());
+        return false;
+      case ResponseParser::Event::upgrade:
+        enter_tunnel(in.data(), in.size());
+        return !done_;
+      case ResponseParser::Event::error:
+        break;
+    }
+    const std::string reason(parser_.error_reason());
+    if (response_started_) {
+      spdlog::error("{}: invalid response body: {}", describe(), reason);
+      if (ex_) ex_->abort_response();
+      finish();
+      return false;
+    }
+    attempt_failed("invalid response: " + reason, false);
     return false;
   }
-  if (err == HPE_PAUSED_UPGRADE && switching_) {
-    enter_tunnel(data + used, len - used);
-    return !done_;
-  }
-  std::string reason = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_)
-                                                         : llhttp_errno_name(err);
-  if (response_started_) {
-    spdlog::error("{}: invalid response body: {}", describe(), reason);
-    if (ex_) ex_->abort_response();
-    finish();
-    return false;
-  }
-  attempt_failed("invalid response: " + reason, false);
-  return false;
 }
 
-int ProxyRequest::cb_header_field(llhttp_t* p, const char* at, std::size_t len) {
-  auto& s = self(p);
-  if (s.in_value_ || s.headers_.empty()) {
-    s.headers_.emplace_back();
-    s.in_value_ = false;
-  }
-  s.headers_.back().name.append(at, len);
-  return 0;
-}
-
-int ProxyRequest::cb_header_value(llhttp_t* p, const char* at, std::size_t len) {
-  auto& s = self(p);
-  if (s.headers_.empty()) return -1;
-  s.in_value_ = true;
-  s.headers_.back().value.append(at, len);
-  return 0;
-}
-
-int ProxyRequest::cb_headers_complete(llhttp_t* p) { return self(p).on_response_head(); }
-
-int ProxyRequest::on_response_head() {
-  int status = parser_.status_code;
-  for (auto& h : headers_)
-    while (!h.value.empty() && (h.value.back() == ' ' || h.value.back() == '\t')) h.value.pop_back();
-  if (status >= 100 && status < 200 && status != 101) {
-    interim_ = true;  // 100 Continue, 103 Early Hints: not forwarded
-    return 0;
-  }
-  if (status == 101) {
-    if (!upgrade_request_) return -1;
-    switching_ = true;
-    return 0;
-  }
+bool ProxyRequest::on_response_head() {
+  const int status = parser_.status();
   up_.group.report_success(*peer_);
   Response head;
   head.status = status;
-  head.headers = client_response_headers(headers_, false, conf_.hide_headers);
-  std::optional<std::uint64_t> length;
-  if ((parser_.flags & F_CONTENT_LENGTH) && !(parser_.flags & F_CHUNKED))
-    length = parser_.content_length;
-  else if (head_request_ || status == 204 || status == 304)
-    length = 0;
+  head.headers = client_response_headers(parser_.headers(), false, conf_.hide_headers);
   response_started_ = true;
-  if (ex_) ex_->start_response(std::move(head), length);
-  if (done_ || !ex_) return -1;
-  // A response to HEAD has no body whatever its headers say.
-  return head_request_ ? 1 : 0;
-}
-
-int ProxyRequest::cb_body(llhttp_t* p, const char* at, std::size_t len) {
-  auto& s = self(p);
-  if (s.ex_ && !s.ex_->send_body({at, len})) s.upstream_paused_ = true;
-  return s.done_ ? -1 : 0;
-}
-
-int ProxyRequest::cb_message_complete(llhttp_t* p) {
-  auto& s = self(p);
-  if (s.interim_) {
-    s.interim_ = false;
-    s.headers_.clear();
-    s.in_value_ = false;
-    return 0;
+  if (ex_) ex_->start_response(std::move(head), parser_.body_length());
+  if (done_) return false;
+  if (!ex_) {
+    finish();
+    return false;
   }
-  if (s.switching_) return 0;  // llhttp pauses with HPE_PAUSED_UPGRADE next
-  s.message_done_ = true;
-  return HPE_PAUSED;
+  return true;
 }
 
 void ProxyRequest::complete_response(bool leftover) {
   bool request_sent = head_sent_ == head_.size() && body_sent_ == body_out_.size() &&
                       request_body_end_;
-  bool reusable = !leftover && request_sent && llhttp_should_keep_alive(&parser_) != 0 &&
-                  !upgrade_request_;
+  bool reusable = !leftover && request_sent && parser_.keep_alive() && !upgrade_request_;
   if (ex_)
     ex_->log_info().upstream_response_time_us =
         std::chrono::duration_cast<std::chrono::microseconds>(loop_.now() - started_).count();
@@ -508,7 +445,7 @@ void ProxyRequest::enter_tunnel(const char* rest, std::size_t len) {
   up_.group.report_success(*peer_);
   Response head;
   head.status = 101;
-  head.headers = client_response_headers(headers_, true, conf_.hide_headers);
+  head.headers = client_response_headers(parser_.headers(), true, conf_.hide_headers);
   tunnel_ = true;
   response_started_ = true;
   // The handshake's own (empty) body ended before the tunnel: that end is not the client's.

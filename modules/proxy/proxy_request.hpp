@@ -1,10 +1,8 @@
 #pragma once
 // One proxied request: pick a server, connect (or reuse a pooled connection), send the head and
-// stream the request body, parse the response with llhttp and stream it to the client with
+// stream the request body, parse the response (http/response_parser) and stream it to the client with
 // back-pressure both ways; retry on another server while that is safe; 502/504 otherwise.
 // After a 101 it becomes a byte tunnel (WebSocket).
-#include <llhttp.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,6 +12,7 @@
 #include "event/loop.hpp"
 #include "http/exchange.hpp"
 #include "http/header_list.hpp"
+#include "http/response_parser.hpp"
 
 namespace serverd {
 
@@ -49,7 +48,7 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   void write_upstream();
   void read_upstream();
   bool feed(const char* data, std::size_t len);
-  int on_response_head();
+  bool on_response_head();
   void complete_response(bool leftover);
   void enter_tunnel(const char* rest, std::size_t len);
   void attempt_failed(const std::string& reason, bool timeout);
@@ -58,13 +57,6 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   void finish();
   void arm_io_timer();
   std::string describe() const;
-
-  static int cb_header_field(llhttp_t* p, const char* at, std::size_t len);
-  static int cb_header_value(llhttp_t* p, const char* at, std::size_t len);
-  static int cb_headers_complete(llhttp_t* p);
-  static int cb_body(llhttp_t* p, const char* at, std::size_t len);
-  static int cb_message_complete(llhttp_t* p);
-  static const llhttp_settings_t& settings();
 
   Exchange* ex_;
   const ProxyConf& conf_;
@@ -101,14 +93,9 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   std::uint64_t tried_ = 0;
   Clock::time_point started_{};
 
-  llhttp_t parser_;
-  std::vector<Header> headers_;
-  bool in_value_ = false;
+  ResponseParser parser_;
   bool any_response_byte_ = false;
-  bool interim_ = false;
-  bool switching_ = false;
   bool response_started_ = false;
-  bool message_done_ = false;
   bool tunnel_ = false;
   bool done_ = false;
 };
