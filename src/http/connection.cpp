@@ -13,6 +13,7 @@
 #include <exception>
 
 #include "http/module.hpp"
+#include "http/response_head.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "tls/tls_session.hpp"
@@ -322,7 +323,7 @@ void Connection::respond(Response&& response) {
   begin_response(response);
   const bool no_body = status_has_no_body(response.status);
   std::uint64_t length = no_body ? 0 : response.body_length();
-  write_head(response, length, no_body ? Framing::none : Framing::length);
+  write_head(response, length, no_body ? BodyFraming::none : BodyFraming::length);
   if (!no_body && !slot_->request.is_head()) {
     log_.body_bytes_sent = response.body_length();
     set_body(response);
@@ -331,29 +332,15 @@ void Connection::respond(Response&& response) {
   process();
 }
 
-void Connection::write_head(const Response& r, std::uint64_t content_length, Framing framing) {
+void Connection::write_head(const Response& r, std::uint64_t content_length, BodyFraming framing) {
   fmt::memory_buffer head;
-  auto out = std::back_inserter(head);
-  fmt::format_to(out, "HTTP/1.1 {} {}\r\nServer: serverd\r\nDate: {}\r\n", r.status,
-                 status_reason(r.status), owner_.date());
-  const bool switching = r.status == 101;
-  for (const auto& h : r.headers) {
-    // Framing is ours: a module cannot desynchronise the connection.
-    if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") ||
-        iequals(h.name, "connection") || (!switching && iequals(h.name, "upgrade")))
-      continue;
-    fmt::format_to(out, "{}: {}\r\n", h.name, h.value);
-  }
-  if (framing == Framing::length) fmt::format_to(out, "Content-Length: {}\r\n", content_length);
-  if (framing == Framing::chunked) fmt::format_to(out, "Transfer-Encoding: chunked\r\n");
-  if (switching)
-    fmt::format_to(out, "Connection: upgrade\r\n\r\n");
-  else if (!keep_alive_)
-    fmt::format_to(out, "Connection: close\r\n\r\n");
-  else if (slot_->request.version_minor() == 0)
-    fmt::format_to(out, "Connection: keep-alive\r\n\r\n");
-  else
-    fmt::format_to(out, "\r\n");
+  HeadOptions options;
+  options.date = owner_.date();
+  options.framing = framing;
+  options.content_length = content_length;
+  options.keep_alive = keep_alive_;
+  options.http10 = slot_->request.version_minor() == 0;
+  write_response_head(head, r, options);
   append_output({head.data(), head.size()});
 }
 
@@ -527,7 +514,7 @@ void Connection::fail(int status, std::string_view reason) {
   response_started_ = true;
   keep_alive_ = false;
   log_.status = status;
-  write_head(r, r.body.size(), Framing::length);
+  write_head(r, r.body.size(), BodyFraming::length);
   if (!slot_->request.is_head()) {
     append_output(r.body);
     log_.body_bytes_sent = r.body.size();

@@ -19,6 +19,7 @@
 #include "event/loop.hpp"
 #include "http/exchange.hpp"
 #include "http/request_parser.hpp"
+#include "http/response_head.hpp"
 
 namespace serverd {
 
@@ -94,8 +95,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   void log_once();
   void schedule_flush();
   bool flush();
-  enum class Framing { none, length, chunked, close };
-  void write_head(const Response& response, std::uint64_t content_length, Framing framing);
+  void write_head(const Response& response, std::uint64_t content_length, BodyFraming framing);
   void set_body(Response& response);
 
   void start_lingering_close();

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "http/connection.hpp"
+#include "http/response_head.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -26,15 +27,15 @@ void Connection::start_response(Response&& head, std::optional<std::uint64_t> co
   begin_response(head);
   const Request& req = slot_->request;
   head_only_ = req.is_head() || status_has_no_body(head.status);
-  Framing framing = Framing::none;
+  BodyFraming framing = BodyFraming::none;
   if (!status_has_no_body(head.status)) {
     if (content_length) {
-      framing = Framing::length;
+      framing = BodyFraming::length;
     } else if (req.version_minor() >= 1) {
-      framing = Framing::chunked;
+      framing = BodyFraming::chunked;
       chunked_out_ = !req.is_head();
     } else {
-      framing = Framing::close;  // HTTP/1.0: the end of the body is the end of the connection
+      framing = BodyFraming::close;  // HTTP/1.0: the end of the body is the end of the connection
       keep_alive_ = false;
     }
   }
@@ -110,7 +111,7 @@ void Connection::start_tunnel(Response&& head) {
   response_started_ = true;
   head.status = 101;
   keep_alive_ = false;
-  write_head(head, 0, Framing::none);
+  write_head(head, 0, BodyFraming::none);
   tunnel_ = true;
   body_paused_ = false;
   timer_.cancel();  // the handler owns the idle timeout of the tunnel
