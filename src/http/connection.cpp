@@ -79,7 +79,7 @@ void Connection::start() {
 }
 
 void Connection::on_event(std::uint32_t events) {
-  if (closed_) return;
+  if (phase_ == Phase::closed) return;
   if (events & EPOLLERR) {
     close();
     return;
@@ -90,7 +90,7 @@ void Connection::on_event(std::uint32_t events) {
 }
 
 void Connection::process() {
-  if (in_process_ || closed_) return;  // respond() from inside a handler lands here
+  if (in_process_ || phase_ == Phase::closed) return;  // respond() from inside a handler lands here
   in_process_ = true;
   run();
   in_process_ = false;
@@ -118,8 +118,8 @@ bool Connection::tls_handshake() {
 void Connection::run() {
   if (tls_ && !tls_->established() && !tls_handshake()) return;
   for (int round = 0; round < kMaxRoundsPerEvent; ++round) {
-    if (closed_) return;
-    if (lingering_) {
+    if (phase_ == Phase::closed) return;
+    if (phase_ == Phase::lingering) {
       linger();
       return;
     }
@@ -129,7 +129,7 @@ void Connection::run() {
       if (async_) async_->on_client_writable();
       continue;
     }
-    if (close_after_output_) {
+    if (phase_ == Phase::closing) {
       start_lingering_close();
       continue;
     }
@@ -137,12 +137,12 @@ void Connection::run() {
       end_exchange();
       continue;
     }
-    if (tunnel_) {
+    if (phase_ == Phase::tunnel) {
       if (!run_tunnel()) return;
       continue;
     }
     if (slot_ && message_done_) return;  // an asynchronous handler has not answered yet
-    if (body_paused_ && slot_ && dispatched_) return;  // the handler applies back-pressure
+    if (body_paused_ && phase_ == Phase::exchange) return;  // the handler applies back-pressure
     if (in_.empty()) {
       if (!readable_) {
         if (!slot_) go_idle();
@@ -168,7 +168,7 @@ bool Connection::read_input() {
     // (Unless the client's FIN came with the data: its edge will not be reported again.)
     // TLS returns one record at a time: only EAGAIN says the socket is drained.
     if (static_cast<std::size_t>(n) < room && !eof_seen_ && !tls_) readable_ = false;
-    if (slot_ && dispatched_ && !message_done_)
+    if ((phase_ == Phase::exchange || phase_ == Phase::tunnel) && !message_done_)
       timer_.arm(server_conf_->limits.client_body_timeout);
     return true;
   }
@@ -192,6 +192,7 @@ bool Connection::read_input() {
 void Connection::parse_input() {
   if (!slot_) {
     slot_ = owner_.acquire_slot();
+    phase_ = Phase::head;
     RequestParser::Limits limits;
     const auto& defaults = servers_.select({}).limits;
     limits.max_uri_length = defaults.max_uri_length;
@@ -199,9 +200,9 @@ void Connection::parse_input() {
     slot_->parser.start(&slot_->request, limits);
     slot_->request.set_addresses(&peer_, &local_);
     slot_->request.set_tls(tls_.get());
-    dispatched_ = responded_ = message_done_ = handler_called_ = false;
+    responded_ = message_done_ = handler_called_ = false;
     response_started_ = chunked_out_ = head_only_ = want_writable_ = body_paused_ = false;
-    tunnel_ = tunnel_eof_sent_ = false;
+    tunnel_eof_sent_ = false;
     async_ = nullptr;
     output_bound_ = 64 * 1024;
     log_ = ExchangeLog{};
@@ -222,10 +223,10 @@ void Connection::parse_input() {
       break;
     case RequestParser::Status::message_complete:
       message_done_ = true;
-      if (!dispatched_) on_head();
-      if (!handler_called_ && !responded_ && !closed_) call_handler();
-      if (async_ && !tunnel_) async_->on_request_body_end();
-      if (closed_) return;
+      if (phase_ == Phase::head) on_head();
+      if (!handler_called_ && !responded_ && phase_ != Phase::closed) call_handler();
+      if (async_ && phase_ != Phase::tunnel) async_->on_request_body_end();
+      if (phase_ == Phase::closed) return;
       // Body timeouts are over; an asynchronous handler runs its own timers.
       if (!responded_) timer_.cancel();
       break;
@@ -239,7 +240,7 @@ void Connection::on_head() {
   const Request& req = slot_->request;
   server_conf_ = &servers_.select(req.host());
   location_ = servers_.locations(*server_conf_).match(req.path());
-  dispatched_ = true;
+  phase_ = Phase::exchange;
   // A server that requires client certificates answers only connections that presented one:
   // the handshake may have been made for another server on this address (SNI and Host differ,
   // or a session resumed from one).
@@ -316,7 +317,7 @@ void Connection::begin_response(Response& response) {
 
 void Connection::respond(Response&& response) {
   assert(slot_ && !responded_ && !response_started_);
-  if (!slot_ || responded_ || response_started_ || closed_) return;
+  if (!slot_ || responded_ || response_started_ || phase_ == Phase::closed) return;
   responded_ = true;
   response_started_ = true;
   async_ = nullptr;
@@ -328,7 +329,7 @@ void Connection::respond(Response&& response) {
     log_.body_bytes_sent = response.body_length();
     set_body(response);
   }
-  if (!keep_alive_) close_after_output_ = true;
+  if (!keep_alive_) close_after_output();
   process();
 }
 
@@ -365,7 +366,7 @@ void Connection::set_body(Response& r) {
       // The file shrank under us: the promised length cannot be met, so the connection ends.
       spdlog::error("short read of a file body ({} of {} bytes)", done, r.file_length);
       keep_alive_ = false;
-      close_after_output_ = true;
+      close_after_output();
     }
     return;
   }
@@ -502,7 +503,7 @@ void Connection::fail(int status, std::string_view reason) {
   notify_gone();  // an asynchronous handler learns its exchange is over
   if (!slot_ || response_started_) {
     // The answer is (partly) out already; the only honest thing left is to end the connection.
-    close_after_output_ = true;
+    close_after_output();
     return;
   }
   // The request may be unroutable (no head yet): error pages go out under the default server.
@@ -519,7 +520,7 @@ void Connection::fail(int status, std::string_view reason) {
     append_output(r.body);
     log_.body_bytes_sent = r.body.size();
   }
-  close_after_output_ = true;
+  close_after_output();
 }
 
 void Connection::log_once() {
@@ -536,6 +537,7 @@ void Connection::end_exchange() {
     start_lingering_close();
     return;
   }
+  phase_ = Phase::idle;
   if (draining_ && in_.empty()) {
     start_lingering_close();
     return;
@@ -557,8 +559,8 @@ void Connection::go_idle() {
 }
 
 void Connection::on_timeout() {
-  if (closed_) return;
-  if (lingering_) {
+  if (phase_ == Phase::closed) return;
+  if (phase_ == Phase::lingering) {
     close();
     return;
   }
@@ -572,7 +574,7 @@ void Connection::on_timeout() {
     close();
     return;
   }
-  if (slot_ && !dispatched_) {
+  if (phase_ == Phase::head) {
     // A slot is only taken once request bytes arrived: the client started and stalled.
     fail(408, "client timed out sending the request head");
     process();
@@ -592,7 +594,7 @@ void Connection::on_timeout() {
 }
 
 void Connection::drain() {
-  if (closed_) return;
+  if (phase_ == Phase::closed) return;
   draining_ = true;
   if (idle()) {
     // Closing now would race a request the client may be sending this very moment (nginx's
@@ -605,9 +607,8 @@ void Connection::drain() {
 }
 
 void Connection::start_lingering_close() {
-  if (lingering_ || closed_) return;
-  lingering_ = true;
-  close_after_output_ = false;
+  if (phase_ >= Phase::lingering) return;
+  phase_ = Phase::lingering;
   log_once();
   release_slot();
   out_.release_if_empty();
@@ -647,8 +648,8 @@ void Connection::notify_gone() {
 }
 
 void Connection::close() {
-  if (closed_) return;
-  closed_ = true;
+  if (phase_ == Phase::closed) return;
+  phase_ = Phase::closed;
   notify_gone();
   if (slot_ && response_started_ && !responded_) log_.aborted = true;
   log_once();
@@ -662,6 +663,11 @@ void Connection::close() {
   overflow_.shrink_to_fit();
   release_slot();
   owner_.connection_closed(this);
+}
+
+void Connection::close_after_output() {
+  // Never back: a connection already lingering or closed stays so.
+  if (phase_ < Phase::closing) phase_ = Phase::closing;
 }
 
 void Connection::release_slot() {

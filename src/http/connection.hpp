@@ -42,7 +42,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   void drain();
   // Closes at once (fast shutdown).
   void abort() { close(); }
-  bool closed() const { return closed_; }
+  bool closed() const { return phase_ == Phase::closed; }
   bool idle() const;
 
   // Exchange
@@ -102,6 +102,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   void linger();
   void close();
   void release_slot();
+  void close_after_output();
   const HttpLimits& last_limits() const;
 
   HttpServer& owner_;
@@ -128,30 +129,38 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   std::size_t output_bound_ = 64 * 1024;
   Clock::time_point linger_deadline_{};
   std::uint32_t requests_ = 0;
-  // Flags as bits: an idle keep-alive connection is mostly this object, so its size is the
-  // idle memory per connection.
+  // Where the connection is in its life. Inside an exchange the request's and the response's
+  // progress are independent (a handler may answer before the body is in, or stream while it
+  // arrives), so those stay bits below.
+  enum class Phase : std::uint8_t {
+    idle,       // no request in progress: a fresh or an idle keep-alive connection
+    head,       // request bytes arrived (a slot is held), the head is not complete
+    exchange,   // routed: the body is read, the handler answers
+    tunnel,     // after a 101: bytes both ways until one side ends
+    closing,    // the last output drains, then lingering
+    lingering,  // FIN sent; reading and dropping until the client closes
+    closed,
+  };
+  Phase phase_ = Phase::idle;
+  // Bits: an idle keep-alive connection is mostly this object, so its size is the idle memory
+  // per connection.
   bool logged_ : 1 = false;
   bool body_paused_ : 1 = false;
   bool response_started_ : 1 = false;
   bool chunked_out_ : 1 = false;
   bool head_only_ : 1 = false;
   bool want_writable_ : 1 = false;
-  bool tunnel_ : 1 = false;
   bool tunnel_eof_sent_ : 1 = false;
   bool flush_scheduled_ : 1 = false;
   bool readable_ : 1 = true;
   bool eof_seen_ : 1 = false;  // edge-triggered: the socket may hold unread bytes
   bool in_process_ : 1 = false;
-  bool dispatched_ : 1 = false;
   bool handler_called_ : 1 = false;
   bool responded_ : 1 = false;
   bool message_done_ : 1 = false;
   bool keep_alive_ : 1 = false;
-  bool close_after_output_ : 1 = false;
   bool draining_ : 1 = false;
-  bool lingering_ : 1 = false;
   bool peer_closed_ : 1 = false;
-  bool closed_ : 1 = false;
 };
 
 }  // namespace serverd

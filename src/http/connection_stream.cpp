@@ -9,7 +9,7 @@
 namespace serverd {
 
 void Connection::pause_request_body(bool paused) {
-  if (body_paused_ == paused || closed_) return;
+  if (body_paused_ == paused || phase_ == Phase::closed) return;
   body_paused_ = paused;
   if (paused) {
     // The handler is the slow side now; its own timeouts apply.
@@ -22,7 +22,7 @@ void Connection::pause_request_body(bool paused) {
 }
 
 void Connection::start_response(Response&& head, std::optional<std::uint64_t> content_length) {
-  if (!slot_ || response_started_ || closed_) return;
+  if (!slot_ || response_started_ || phase_ == Phase::closed) return;
   response_started_ = true;
   begin_response(head);
   const Request& req = slot_->request;
@@ -55,7 +55,7 @@ void Connection::schedule_flush() {
 }
 
 bool Connection::send_body(std::string_view data) {
-  if (!response_started_ || responded_ || closed_) return false;
+  if (!response_started_ || responded_ || phase_ == Phase::closed) return false;
   if (!head_only_ && !data.empty()) {
     log_.body_bytes_sent += data.size();
     if (chunked_out_) {
@@ -75,22 +75,21 @@ bool Connection::send_body(std::string_view data) {
 }
 
 void Connection::end_response() {
-  if (!response_started_ || responded_ || closed_) return;
+  if (!response_started_ || responded_ || phase_ == Phase::closed) return;
   if (chunked_out_) append_output("0\r\n\r\n");
   responded_ = true;
   async_ = nullptr;  // no more calls into the handler
   want_writable_ = false;
-  if (tunnel_) {
-    tunnel_ = false;
+  if (phase_ == Phase::tunnel) {
     keep_alive_ = false;
-    close_after_output_ = true;
+    close_after_output();
   }
-  if (!keep_alive_) close_after_output_ = true;
+  if (!keep_alive_) close_after_output();
   schedule_flush();
 }
 
 void Connection::abort_response() {
-  if (closed_) return;
+  if (phase_ == Phase::closed) return;
   async_ = nullptr;
   want_writable_ = false;
   if (!response_started_) {
@@ -100,19 +99,18 @@ void Connection::abort_response() {
   }
   responded_ = true;
   keep_alive_ = false;
-  tunnel_ = false;
   log_.aborted = true;
-  close_after_output_ = true;
+  close_after_output();
   owner_.loop().defer([this] { process(); });
 }
 
 void Connection::start_tunnel(Response&& head) {
-  if (!slot_ || response_started_ || closed_) return;
+  if (!slot_ || response_started_ || phase_ == Phase::closed) return;
   response_started_ = true;
   head.status = 101;
   keep_alive_ = false;
   write_head(head, 0, BodyFraming::none);
-  tunnel_ = true;
+  phase_ = Phase::tunnel;
   body_paused_ = false;
   timer_.cancel();  // the handler owns the idle timeout of the tunnel
   readable_ = true;
@@ -126,13 +124,13 @@ bool Connection::run_tunnel() {
     std::string_view bytes = in_.view();
     in_.consume(bytes.size());
     async_->on_request_body(bytes);
-    return !closed_ && tunnel_;
+    return phase_ == Phase::tunnel;
   }
   if (peer_closed_) {
     if (!tunnel_eof_sent_) {
       tunnel_eof_sent_ = true;
       if (async_) async_->on_request_body_end();
-      return !closed_ && tunnel_;
+      return phase_ == Phase::tunnel;
     }
     return false;
   }
