@@ -4,14 +4,14 @@
 // with writev/sendfile, then keeps the connection alive (pipelined bytes are parsed right away),
 // or closes it gracefully: shutdown(SHUT_WR) and a bounded "lingering" read so the client gets a
 // FIN after the last byte, never a reset that could destroy the response in flight.
+#include <sys/types.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <sys/types.h>
-#include <sys/uio.h>
 
 #include "core/address.hpp"
 #include "core/unique_fd.hpp"
