@@ -1,8 +1,10 @@
 #pragma once
 // One proxied request: pick a server, connect (or reuse a pooled connection), send the head and
-// stream the request body, parse the response (http/response_parser) and stream it to the client with
-// back-pressure both ways; retry on another server while that is safe; 502/504 otherwise.
-// After a 101 it becomes a byte tunnel (WebSocket).
+// stream the request body, parse the response (http/response_parser) and stream it to the
+// client with back-pressure both ways; retry on another server while that is safe; 502/504
+// otherwise.
+// After a 101 it becomes a byte tunnel (WebSocket). Its pieces: proxy_request.cpp (life, retries,
+// timeouts), proxy_connect.cpp, proxy_send.cpp, proxy_response.cpp (response and tunnel).
 #include <cstdint>
 #include <string>
 #include <vector>

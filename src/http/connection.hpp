@@ -4,6 +4,9 @@
 // with writev/sendfile, then keeps the connection alive (pipelined bytes are parsed right away),
 // or closes it gracefully: shutdown(SHUT_WR) and a bounded "lingering" read so the client gets a
 // FIN after the last byte, never a reset that could destroy the response in flight.
+// Its pieces: connection.cpp (life and the work loop), connection_io.cpp (socket reads and
+// writes), connection_request.cpp (parse, route, dispatch, end of an exchange),
+// connection_response.cpp (complete answers), connection_stream.cpp (the streaming Exchange API).
 #include <sys/types.h>
 #include <sys/uio.h>
 
