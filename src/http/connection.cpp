@@ -120,7 +120,7 @@ void Connection::run() {
       start_lingering_close();
       continue;
     }
-    if (slot_ && responded_ && message_done_) {
+    if (slot_ && answer_ == Answer::done && message_done_) {
       end_exchange();
       continue;
     }
@@ -180,7 +180,7 @@ void Connection::on_timeout() {
     return;
   }
   if (slot_ && !message_done_) {
-    if (!responded_) {
+    if (answer_ != Answer::done) {
       fail(408, "client timed out sending the request body");
       process();
       return;
@@ -250,7 +250,7 @@ void Connection::close() {
   if (phase_ == Phase::closed) return;
   phase_ = Phase::closed;
   notify_gone();
-  if (slot_ && response_started_ && !responded_) log_.aborted = true;
+  if (slot_ && answer_ == Answer::started) log_.aborted = true;
   log_once();
   timer_.cancel();
   owner_.loop().remove(fd_.get());

@@ -145,11 +145,13 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
     closed,
   };
   Phase phase_ = Phase::idle;
+  // The answer to the current request: none yet, its head is out (streaming), or all of it.
+  enum class Answer : std::uint8_t { none, started, done };
+  Answer answer_ = Answer::none;
   // Bits: an idle keep-alive connection is mostly this object, so its size is the idle memory
   // per connection.
   bool logged_ : 1 = false;
   bool body_paused_ : 1 = false;
-  bool response_started_ : 1 = false;
   bool chunked_out_ : 1 = false;
   bool head_only_ : 1 = false;
   bool want_writable_ : 1 = false;
@@ -159,7 +161,6 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   bool eof_seen_ : 1 = false;  // edge-triggered: the socket may hold unread bytes
   bool in_process_ : 1 = false;
   bool handler_called_ : 1 = false;
-  bool responded_ : 1 = false;
   bool message_done_ : 1 = false;
   bool keep_alive_ : 1 = false;
   bool draining_ : 1 = false;

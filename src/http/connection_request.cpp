@@ -27,8 +27,9 @@ void Connection::parse_input() {
     slot_->parser.start(&slot_->request, limits);
     slot_->request.set_addresses(&peer_, &local_);
     slot_->request.set_tls(tls_.get());
-    responded_ = message_done_ = handler_called_ = false;
-    response_started_ = chunked_out_ = head_only_ = want_writable_ = body_paused_ = false;
+    answer_ = Answer::none;
+    message_done_ = handler_called_ = false;
+    chunked_out_ = head_only_ = want_writable_ = body_paused_ = false;
     tunnel_eof_sent_ = false;
     async_ = nullptr;
     output_bound_ = 64 * 1024;
@@ -51,11 +52,11 @@ void Connection::parse_input() {
     case RequestParser::Status::message_complete:
       message_done_ = true;
       if (phase_ == Phase::head) on_head();
-      if (!handler_called_ && !responded_ && phase_ != Phase::closed) call_handler();
+      if (!handler_called_ && answer_ != Answer::done && phase_ != Phase::closed) call_handler();
       if (async_ && phase_ != Phase::tunnel) async_->on_request_body_end();
       if (phase_ == Phase::closed) return;
       // Body timeouts are over; an asynchronous handler runs its own timers.
-      if (!responded_) timer_.cancel();
+      if (answer_ != Answer::done) timer_.cancel();
       break;
     case RequestParser::Status::error:
       fail(slot_->parser.error_status(), slot_->parser.error_reason());
@@ -114,7 +115,7 @@ void Connection::call_handler() {
   } catch (const std::exception& e) {
     spdlog::error("module \"{}\" failed on \"{}\": {}", handler.name(), slot_->request.target(),
                   e.what());
-    if (!responded_) respond_error(500);
+    if (answer_ != Answer::done) respond_error(500);
     owner_.report_fatal(fmt::format("module \"{}\" threw: {}", handler.name(), e.what()));
   }
 }
@@ -129,7 +130,7 @@ void Connection::fail(int status, std::string_view reason) {
   spdlog::info("client {}: {} ({}), closing connection", peer_.to_string(), reason, status);
   readable_ = false;  // read no further request bytes: they are discarded while lingering
   notify_gone();      // an asynchronous handler learns its exchange is over
-  if (!slot_ || response_started_) {
+  if (!slot_ || answer_ != Answer::none) {
     // The answer is (partly) out already; the only honest thing left is to end the connection.
     close_after_output();
     return;
@@ -139,8 +140,7 @@ void Connection::fail(int status, std::string_view reason) {
   location_ = nullptr;
   Response r = make_error_response(status);
   r.close_connection = true;
-  responded_ = true;
-  response_started_ = true;
+  answer_ = Answer::done;
   keep_alive_ = false;
   log_.status = status;
   write_head(r, r.body.size(), BodyFraming::length);
@@ -152,7 +152,7 @@ void Connection::fail(int status, std::string_view reason) {
 }
 
 void Connection::log_once() {
-  if (logged_ || !slot_ || !response_started_) return;
+  if (logged_ || !slot_ || answer_ == Answer::none) return;
   logged_ = true;
   owner_.log_exchange(slot_->request, log_, server_conf_, location_);
 }

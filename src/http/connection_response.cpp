@@ -32,10 +32,9 @@ void Connection::begin_response(Response& response) {
 }
 
 void Connection::respond(Response&& response) {
-  assert(slot_ && !responded_ && !response_started_);
-  if (!slot_ || responded_ || response_started_ || phase_ == Phase::closed) return;
-  responded_ = true;
-  response_started_ = true;
+  assert(slot_ && answer_ == Answer::none);
+  if (!slot_ || answer_ != Answer::none || phase_ == Phase::closed) return;
+  answer_ = Answer::done;
   async_ = nullptr;
   begin_response(response);
   const bool no_body = status_has_no_body(response.status);

@@ -22,8 +22,8 @@ void Connection::pause_request_body(bool paused) {
 }
 
 void Connection::start_response(Response&& head, std::optional<std::uint64_t> content_length) {
-  if (!slot_ || response_started_ || phase_ == Phase::closed) return;
-  response_started_ = true;
+  if (!slot_ || answer_ != Answer::none || phase_ == Phase::closed) return;
+  answer_ = Answer::started;
   begin_response(head);
   const Request& req = slot_->request;
   head_only_ = req.is_head() || status_has_no_body(head.status);
@@ -55,7 +55,7 @@ void Connection::schedule_flush() {
 }
 
 bool Connection::send_body(std::string_view data) {
-  if (!response_started_ || responded_ || phase_ == Phase::closed) return false;
+  if (answer_ != Answer::started || phase_ == Phase::closed) return false;
   if (!head_only_ && !data.empty()) {
     log_.body_bytes_sent += data.size();
     if (chunked_out_) {
@@ -75,9 +75,9 @@ bool Connection::send_body(std::string_view data) {
 }
 
 void Connection::end_response() {
-  if (!response_started_ || responded_ || phase_ == Phase::closed) return;
+  if (answer_ != Answer::started || phase_ == Phase::closed) return;
   if (chunked_out_) append_output("0\r\n\r\n");
-  responded_ = true;
+  answer_ = Answer::done;
   async_ = nullptr;  // no more calls into the handler
   want_writable_ = false;
   if (phase_ == Phase::tunnel) {
@@ -92,12 +92,12 @@ void Connection::abort_response() {
   if (phase_ == Phase::closed) return;
   async_ = nullptr;
   want_writable_ = false;
-  if (!response_started_) {
+  if (answer_ == Answer::none) {
     // Nothing was sent: an error page is still possible and more useful than a closed socket.
     respond_error(502);
     return;
   }
-  responded_ = true;
+  answer_ = Answer::done;
   keep_alive_ = false;
   log_.aborted = true;
   close_after_output();
@@ -105,8 +105,8 @@ void Connection::abort_response() {
 }
 
 void Connection::start_tunnel(Response&& head) {
-  if (!slot_ || response_started_ || phase_ == Phase::closed) return;
-  response_started_ = true;
+  if (!slot_ || answer_ != Answer::none || phase_ == Phase::closed) return;
+  answer_ = Answer::started;
   head.status = 101;
   keep_alive_ = false;
   write_head(head, 0, BodyFraming::none);
