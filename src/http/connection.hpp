@@ -144,16 +144,18 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
     lingering,  // FIN sent; reading and dropping until the client closes
     closed,
   };
-  Phase phase_ = Phase::idle;
+  Phase phase_ : 3 = Phase::idle;
   // The answer to the current request: none yet, its head is out (streaming), or all of it.
   enum class Answer : std::uint8_t { none, started, done };
-  Answer answer_ = Answer::none;
+  Answer answer_ : 2 = Answer::none;
+  // How a streamed body goes out: as given (Content-Length or until the close), chunked, or not
+  // at all (HEAD, 204, 304).
+  enum class StreamBody : std::uint8_t { as_is, chunked, dropped };
+  StreamBody stream_body_ : 2 = StreamBody::as_is;
   // Bits: an idle keep-alive connection is mostly this object, so its size is the idle memory
   // per connection.
   bool logged_ : 1 = false;
   bool body_paused_ : 1 = false;
-  bool chunked_out_ : 1 = false;
-  bool head_only_ : 1 = false;
   bool want_writable_ : 1 = false;
   bool tunnel_eof_sent_ : 1 = false;
   bool flush_scheduled_ : 1 = false;

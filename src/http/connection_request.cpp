@@ -29,7 +29,8 @@ void Connection::parse_input() {
     slot_->request.set_tls(tls_.get());
     answer_ = Answer::none;
     message_done_ = handler_called_ = false;
-    chunked_out_ = head_only_ = want_writable_ = body_paused_ = false;
+    stream_body_ = StreamBody::as_is;
+    want_writable_ = body_paused_ = false;
     tunnel_eof_sent_ = false;
     async_ = nullptr;
     output_bound_ = 64 * 1024;

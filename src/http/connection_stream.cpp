@@ -26,14 +26,15 @@ void Connection::start_response(Response&& head, std::optional<std::uint64_t> co
   answer_ = Answer::started;
   begin_response(head);
   const Request& req = slot_->request;
-  head_only_ = req.is_head() || status_has_no_body(head.status);
+  stream_body_ =
+      req.is_head() || status_has_no_body(head.status) ? StreamBody::dropped : StreamBody::as_is;
   BodyFraming framing = BodyFraming::none;
   if (!status_has_no_body(head.status)) {
     if (content_length) {
       framing = BodyFraming::length;
     } else if (req.version_minor() >= 1) {
       framing = BodyFraming::chunked;
-      chunked_out_ = !req.is_head();
+      if (!req.is_head()) stream_body_ = StreamBody::chunked;
     } else {
       framing = BodyFraming::close;  // HTTP/1.0: the end of the body is the end of the connection
       keep_alive_ = false;
@@ -56,9 +57,9 @@ void Connection::schedule_flush() {
 
 bool Connection::send_body(std::string_view data) {
   if (answer_ != Answer::started || phase_ == Phase::closed) return false;
-  if (!head_only_ && !data.empty()) {
+  if (stream_body_ != StreamBody::dropped && !data.empty()) {
     log_.body_bytes_sent += data.size();
-    if (chunked_out_) {
+    if (stream_body_ == StreamBody::chunked) {
       char size[24];
       auto end = fmt::format_to(size, "{:x}\r\n", data.size());
       append_output({size, static_cast<std::size_t>(end - size)});
@@ -76,7 +77,7 @@ bool Connection::send_body(std::string_view data) {
 
 void Connection::end_response() {
   if (answer_ != Answer::started || phase_ == Phase::closed) return;
-  if (chunked_out_) append_output("0\r\n\r\n");
+  if (stream_body_ == StreamBody::chunked) append_output("0\r\n\r\n");
   answer_ = Answer::done;
   async_ = nullptr;  // no more calls into the handler
   want_writable_ = false;
