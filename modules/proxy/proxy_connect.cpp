@@ -77,12 +77,12 @@ void ProxyRequest::connect_next() {
     connected();
     return;
   }
-  connecting_ = true;
+  link_ = Link::connecting;
   timer_.arm(conf_.connect_timeout);
 }
 
 void ProxyRequest::connected() {
-  connecting_ = false;
+  link_ = Link::ready;
   if (conf_.tls && !conn_->tls()) {
     conn_->set_tls(
         TlsSession::connect(conf_.tls->get(), conn_->fd(), conf_.tls_sni, conf_.tls_verify_name));
@@ -97,7 +97,7 @@ void ProxyRequest::connected() {
     }
   }
   if (conn_->tls() && !conn_->tls()->established()) {
-    handshaking_ = true;
+    link_ = Link::handshaking;
     timer_.arm(conf_.connect_timeout);
     continue_handshake();
     return;
@@ -108,8 +108,8 @@ void ProxyRequest::connected() {
 
 void ProxyRequest::continue_handshake() {
   const int r = conn_->tls()->handshake();
-  if (r == 0) return;  // the next event continues it
-  handshaking_ = false;
+  if (r == 0) return;   // the next event continues it
+  link_ = Link::ready;  // a failure below makes it none again
   if (r < 0) {
     attempt_failed("TLS handshake failed: " + conn_->tls()->failure(), false);
     return;
@@ -120,7 +120,7 @@ void ProxyRequest::continue_handshake() {
 
 void ProxyRequest::on_event(std::uint32_t events) {
   if (done_ || !conn_) return;
-  if (connecting_) {
+  if (link_ == Link::connecting) {
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(conn_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
@@ -130,10 +130,10 @@ void ProxyRequest::on_event(std::uint32_t events) {
     }
     if (!(events & EPOLLOUT)) return;
     connected();
-    if (done_ || handshaking_) return;
-  } else if (handshaking_) {
+    if (done_ || link_ == Link::handshaking) return;
+  } else if (link_ == Link::handshaking) {
     continue_handshake();
-    if (done_ || handshaking_) return;
+    if (done_ || link_ == Link::handshaking) return;
   } else if (events & EPOLLOUT) {
     write_upstream();
     if (done_) return;

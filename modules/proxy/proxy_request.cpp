@@ -139,9 +139,9 @@ void ProxyRequest::attempt_failed(const std::string& reason, bool timeout) {
 
 void ProxyRequest::on_timer() {
   if (done_) return;
-  if (connecting_) {
+  if (link_ == Link::connecting) {
     attempt_failed("connect() timed out", true);
-  } else if (handshaking_) {
+  } else if (link_ == Link::handshaking) {
     attempt_failed("TLS handshake timed out", true);
   } else if (tunnel_) {
     spdlog::info("{}: tunnel idle for {}ms, closing", describe(), conf_.read_timeout.count());
@@ -157,8 +157,7 @@ void ProxyRequest::on_timer() {
 void ProxyRequest::close_upstream() {
   if (!conn_) return;
   retire_connection(loop_, std::move(conn_));
-  connecting_ = false;
-  handshaking_ = false;
+  link_ = Link::none;
 }
 
 void ProxyRequest::finish() {

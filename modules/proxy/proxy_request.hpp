@@ -84,8 +84,10 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   UpstreamPeer* peer_ = nullptr;
   UpstreamConnectionPtr conn_;
   bool reused_ = false;
-  bool connecting_ = false;
-  bool handshaking_ = false;  // upstream TLS
+  // The upstream connection of the current attempt: none, a connect() in progress, the TLS
+  // handshake, ready for the request.
+  enum class Link : std::uint8_t { none, connecting, handshaking, ready };
+  Link link_ = Link::none;
   bool upstream_readable_ = false;
   bool upstream_eof_seen_ = false;
   bool upstream_paused_ = false;  // the client's output is full

@@ -21,7 +21,7 @@ void ProxyRequest::arm_io_timer() {
 }
 
 void ProxyRequest::write_upstream() {
-  while (!done_ && conn_ && !connecting_ && !handshaking_) {
+  while (!done_ && conn_ && link_ == Link::ready) {
     std::size_t head_left = head_.size() - head_sent_;
     std::size_t body_left = body_out_.size() - body_sent_;
     if (head_left == 0 && body_left == 0) break;
@@ -52,7 +52,7 @@ void ProxyRequest::write_upstream() {
       body_bytes_written_ = true;
     }
   }
-  if (done_ || !conn_ || connecting_ || handshaking_) return;
+  if (done_ || !conn_ || link_ != Link::ready) return;
   if (body_sent_ == body_out_.size()) {
     body_out_.clear();
     body_sent_ = 0;
@@ -83,7 +83,7 @@ void ProxyRequest::on_request_body(std::string_view chunk) {
     body_out_.append(chunk);
   }
   if (tunnel_) timer_.arm(conf_.read_timeout);
-  if (conn_ && !connecting_) write_upstream();
+  if (conn_ && link_ != Link::connecting) write_upstream();
   if (done_) return;
   if (body_out_.size() - body_sent_ > conf_.buffer_size && ex_ && !client_paused_) {
     client_paused_ = true;  // the upstream reads slower than the client sends
@@ -95,7 +95,7 @@ void ProxyRequest::on_request_body_end() {
   if (done_ || request_body_end_) return;
   request_body_end_ = true;
   if (request_chunked_ && !tunnel_) body_out_.append("0\r\n\r\n");
-  if (conn_ && !connecting_) write_upstream();
+  if (conn_ && link_ != Link::connecting) write_upstream();
 }
 
 }  // namespace serverd
