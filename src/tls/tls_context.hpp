@@ -18,7 +18,7 @@
 namespace serverd {
 
 // Which setting a context could not be built from. The caller maps it to its own config key
-// (a server's "certificate", the proxy's "proxy_ssl_certificate", ...) to point at it.
+// (a server's "certificate", or the matching key of a module) to point at it.
 enum class TlsField {
   context,  // OpenSSL itself (no setting at fault)
   protocols,
