@@ -59,7 +59,7 @@ class DumpOut {
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   const std::vector<Item>& items() const { return items_; }
   const toml::array& values() const { return values_; }
-  // "key = value" of item `i` (or its comment), one line unless a raw value spans several.
+  // "key = value" of an item (or its comment), one line unless a raw value spans several.
   std::string line(const Item& item) const;
   // All values as "{ k = v, k = v }" (comments skipped).
   std::string inline_table() const;
