@@ -22,6 +22,7 @@
 #include "process/control.hpp"
 #include "process/master.hpp"
 #include "process/proc_title.hpp"
+#include "tls/tls_context.hpp"
 
 namespace {
 
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
 
   const auto& modules = serverd::builtin_modules();
   auto result = serverd::load_config_file(config_file, modules);
+  serverd::build_tls_contexts(result);
   if (!result.config) {
     std::fprintf(stderr, "%s\n", result.errors.to_string().c_str());
     if (test) std::fprintf(stderr, "serverd: configuration file %s test failed\n",

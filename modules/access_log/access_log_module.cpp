@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/directive_rows.hpp"
 #include "event/loop.hpp"
 #include "http/exchange.hpp"
 #include "modules/access_log/access_log_runtime.hpp"
@@ -12,16 +13,6 @@
 
 namespace serverd {
 namespace {
-
-constexpr unsigned kServerOrLocation = ConfigLevel::server | ConfigLevel::location;
-constexpr ConfigKey kKeys[] = {
-    {"access_log", kServerOrLocation},
-    {"access_log_format", kServerOrLocation},
-    {"access_log_buffer", kServerOrLocation},
-    {"access_log_flush", kServerOrLocation},
-};
-
-constexpr std::uint64_t kMaxBuffer = 64ULL * 1024 * 1024;
 
 std::shared_ptr<const LogFormat> combined_format() {
   auto f = compile_log_format("combined", nullptr);
@@ -51,6 +42,55 @@ bool has_control_chars(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
+
+void parse_access_log(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
+  auto& conf = static_cast<AccessLogConf&>(*static_cast<ModuleConf*>(t));
+  auto text = ctx.read_string(node, row.name);
+  if (!text) return;
+  if (*text == "off") {
+    conf.off = true;
+    conf.path.clear();
+  } else if (text->empty() || has_control_chars(*text) || text->back() == '/') {
+    ctx.error(node, "`access_log` must be a file path or \"off\"");
+  } else {
+    conf.off = false;
+    conf.path = ctx.resolve_path(*text).lexically_normal();
+  }
+}
+
+void dump_access_log(const Directive& row, const void* t, DumpOut& out) {
+  const auto& conf = static_cast<const AccessLogConf&>(*static_cast<const ModuleConf*>(t));
+  out.put(row.name, conf.off ? std::string("off") : conf.path.string());
+}
+
+void parse_format(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
+  auto text = ctx.read_string(node, row.name);
+  if (!text) return;
+  LogFormatError error;
+  if (auto format = compile_log_format(*text, &error)) {
+    rows::field<&AccessLogConf::format>(t) = std::make_shared<const LogFormat>(std::move(*format));
+  } else {
+    ctx.errors().add(position_in_string(node, *text, error.offset, ctx),
+                     "invalid `access_log_format`: " + error.message);
+  }
+}
+
+void dump_format(const Directive& row, const void* t, DumpOut& out) {
+  const auto& format = rows::field<&AccessLogConf::format>(t);
+  out.put(row.name, format ? format->text : std::string("combined"));
+}
+
+constexpr unsigned kServerOrLocation = ConfigLevel::server | ConfigLevel::location;
+constexpr std::int64_t kMaxBuffer = 64LL * 1024 * 1024;
+
+constexpr Directive kRows[] = {
+    rows::custom("access_log", kServerOrLocation, parse_access_log, dump_access_log),
+    rows::custom("access_log_format", kServerOrLocation, parse_format, dump_format),
+    rows::size<&AccessLogConf::buffer_size>("access_log_buffer", kServerOrLocation)
+        .limits(0, kMaxBuffer, "`access_log_buffer` must be at most 64MiB"),
+    rows::duration<&AccessLogConf::flush>("access_log_flush", kServerOrLocation)
+        .limits(1, INT64_MAX, "`access_log_flush` must be at least 1ms"),
+};
 
 }  // namespace
 
@@ -107,62 +147,20 @@ void AccessLogRuntime::reopen_all() {
 
 // --- module -------------------------------------------------------------------------------------
 
-std::span<const ConfigKey> AccessLogModule::keys() const { return kKeys; }
+DirectiveTable AccessLogModule::directives() const { return kRows; }
 
-ModuleConfPtr AccessLogModule::configure(ConfigLevel level, const toml::table& block,
-                                         const ModuleConfPtr& parent, ConfigContext& ctx) const {
-  if (level == ConfigLevel::main) return nullptr;
-  bool any = false;
-  for (const auto& k : kKeys) any = any || block.contains(k.name);
-  if (!any) return parent;
-  auto conf = parent ? std::make_shared<AccessLogConf>(static_cast<const AccessLogConf&>(*parent))
-                     : std::make_shared<AccessLogConf>();
+std::shared_ptr<ModuleConf> AccessLogModule::create(ConfigLevel /*level*/,
+                                                    const ModuleConf* parent) const {
+  auto conf = inherit_or_default<AccessLogConf>(parent);
   conf->binding = std::make_shared<AccessLogBinding>();  // a block of its own
   if (!conf->format) conf->format = combined_format();
-
-  if (auto text = ctx.get_string(block, "access_log")) {
-    const toml::node& node = *block.get("access_log");
-    if (*text == "off") {
-      conf->off = true;
-      conf->path.clear();
-    } else if (text->empty() || has_control_chars(*text) || text->back() == '/') {
-      ctx.error(node, "`access_log` must be a file path or \"off\"");
-    } else {
-      conf->off = false;
-      conf->path = ctx.resolve_path(*text).lexically_normal();
-    }
-  }
-  if (auto text = ctx.get_string(block, "access_log_format")) {
-    const toml::node& node = *block.get("access_log_format");
-    LogFormatError error;
-    if (auto format = compile_log_format(*text, &error)) {
-      conf->format = std::make_shared<const LogFormat>(std::move(*format));
-    } else {
-      ctx.errors().add(position_in_string(node, *text, error.offset, ctx),
-                       "invalid `access_log_format`: " + error.message);
-    }
-  }
-  if (auto size = ctx.get_size(block, "access_log_buffer")) {
-    if (*size > kMaxBuffer)
-      ctx.error(*block.get("access_log_buffer"), "`access_log_buffer` must be at most 64MiB");
-    else
-      conf->buffer_size = *size;
-  }
-  if (auto d = ctx.get_duration(block, "access_log_flush")) {
-    if (d->count() <= 0)
-      ctx.error(*block.get("access_log_flush"), "`access_log_flush` must be at least 1ms");
-    else
-      conf->flush = *d;
-  }
   return conf;
 }
 
-void AccessLogModule::dump(const ModuleConf& mc, toml::table& out) const {
-  const auto& conf = static_cast<const AccessLogConf&>(mc);
-  out.insert_or_assign("access_log", conf.off ? std::string("off") : conf.path.string());
-  out.insert_or_assign("access_log_format", conf.format ? conf.format->text : "combined");
-  out.insert_or_assign("access_log_buffer", format_size(conf.buffer_size));
-  out.insert_or_assign("access_log_flush", format_duration(conf.flush));
+bool AccessLogModule::finish(ConfigLevel /*level*/, ModuleConf& /*conf*/,
+                             const toml::table& /*block*/, ConfigContext& /*ctx*/,
+                             bool /*had_errors*/) const {
+  return true;
 }
 
 void AccessLogModule::log_exchange(const Request& request, const ExchangeLog& log,

@@ -6,16 +6,13 @@
 #include <array>
 #include <cctype>
 
+#include "core/directive_rows.hpp"
 #include "http/exchange.hpp"
 #include "http/header_list.hpp"
 #include "http/variables.hpp"
 
 namespace serverd {
 namespace {
-
-constexpr ConfigKey kKeys[] = {
-    {"add_header", ConfigLevel::server | ConfigLevel::location},
-};
 
 // Framing and connection management belong to the HTTP layer: a configured copy would
 // contradict the real one and corrupt the response.
@@ -108,49 +105,59 @@ void add_configured_headers(const HeadersConf& conf, const Request& request, Res
   }
 }
 
-std::span<const ConfigKey> HeadersModule::keys() const {
-  return kKeys;
-}
+namespace {
 
-ModuleConfPtr HeadersModule::configure(ConfigLevel /*level*/, const toml::table& block,
-                                       const ModuleConfPtr& parent, ConfigContext& ctx) const {
-  const toml::node* node = block.get("add_header");
-  if (node == nullptr) return parent;
-  const toml::table* table = node->as_table();
+void parse_add_header(const Directive& /*row*/, void* t, const toml::node& node,
+                      ConfigContext& ctx) {
+  auto& conf = static_cast<HeadersConf&>(*static_cast<ModuleConf*>(t));
+  const toml::table* table = node.as_table();
   if (table == nullptr) {
-    ctx.error(*node, "`add_header` must be a table of header = value, e.g. "
-                     "add_header = { \"X-Frame-Options\" = \"DENY\" }");
-    return parent;
+    ctx.error(node, "`add_header` must be a table of header = value, e.g. "
+                    "add_header = { \"X-Frame-Options\" = \"DENY\" }");
+    return;
   }
-  auto conf = std::make_shared<HeadersConf>();
-  bool ok = true;
-  for (const auto& [key, value] : *table) {
-    if (auto h = read_header(key.str(), value, ctx)) {
-      conf->headers.push_back(std::move(*h));
-    } else {
-      ok = false;
-    }
-  }
-  // An empty table is meaningful: it stops the server's headers from applying here.
-  return ok ? conf : parent;
+  for (const auto& [key, value] : *table)
+    if (auto h = read_header(key.str(), value, ctx)) conf.headers.push_back(std::move(*h));
 }
 
-void HeadersModule::dump(const ModuleConf& mc, toml::table& out) const {
-  const auto& conf = static_cast<const HeadersConf&>(mc);
-  toml::table t;
+void dump_add_header(const Directive& row, const void* t, DumpOut& out) {
+  const auto& conf = static_cast<const HeadersConf&>(*static_cast<const ModuleConf*>(t));
+  toml::table table;
   for (const AddedHeader& h : conf.headers) {
     if (h.always) {
       toml::table v;
       v.insert_or_assign("value", h.value);
       v.insert_or_assign("always", true);
       v.is_inline(true);
-      t.insert_or_assign(h.name, std::move(v));
+      table.insert_or_assign(h.name, std::move(v));
     } else {
-      t.insert_or_assign(h.name, h.value);
+      table.insert_or_assign(h.name, h.value);
     }
   }
-  t.is_inline(true);
-  out.insert_or_assign("add_header", std::move(t));
+  table.is_inline(true);
+  out.put(row.name, std::move(table));
+}
+
+constexpr Directive kRows[] = {
+    rows::custom("add_header", ConfigLevel::server | ConfigLevel::location, parse_add_header,
+                 dump_add_header),
+};
+
+}  // namespace
+
+DirectiveTable HeadersModule::directives() const { return kRows; }
+
+std::shared_ptr<ModuleConf> HeadersModule::create(ConfigLevel /*level*/,
+                                                  const ModuleConf* /*parent*/) const {
+  // Not merged: a block's add_header replaces the enclosing one, and an empty table is
+  // meaningful (it stops the server's headers from applying here).
+  return std::make_shared<HeadersConf>();
+}
+
+bool HeadersModule::finish(ConfigLevel /*level*/, ModuleConf& /*conf*/,
+                           const toml::table& /*block*/, ConfigContext& /*ctx*/,
+                           bool had_errors) const {
+  return !had_errors;
 }
 
 void HeadersModule::filter_headers(Exchange& exchange, Response& response,

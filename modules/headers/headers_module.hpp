@@ -32,10 +32,10 @@ struct HeadersConf : ModuleConf {
 class HeadersModule : public Module {
  public:
   std::string_view name() const override { return "headers"; }
-  std::span<const ConfigKey> keys() const override;
-  ModuleConfPtr configure(ConfigLevel level, const toml::table& block, const ModuleConfPtr& parent,
-                          ConfigContext& ctx) const override;
-  void dump(const ModuleConf& conf, toml::table& out) const override;
+  DirectiveTable directives() const override;
+  std::shared_ptr<ModuleConf> create(ConfigLevel level, const ModuleConf* parent) const override;
+  bool finish(ConfigLevel level, ModuleConf& conf, const toml::table& block, ConfigContext& ctx,
+              bool had_errors) const override;
   void filter_headers(Exchange& exchange, Response& response,
                       const ModuleConf& conf) const override;
 };

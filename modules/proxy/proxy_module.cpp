@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/directive_rows.hpp"
+#include "core/suggest.hpp"
 #include "core/units.hpp"
 #include "http/exchange.hpp"
 #include "modules/proxy/proxy_conf.hpp"
@@ -17,24 +19,6 @@
 namespace serverd {
 
 namespace {
-constexpr unsigned kServerOrLocation = ConfigLevel::server | ConfigLevel::location;
-constexpr ConfigKey kKeys[] = {
-    {"proxy_pass", static_cast<unsigned>(ConfigLevel::location), true},
-    {"proxy_set_header", kServerOrLocation},
-    {"proxy_hide_header", kServerOrLocation},
-    {"proxy_connect_timeout", kServerOrLocation},
-    {"proxy_read_timeout", kServerOrLocation},
-    {"proxy_send_timeout", kServerOrLocation},
-    {"proxy_next_upstream_tries", kServerOrLocation},
-    {"proxy_buffer_size", kServerOrLocation},
-    {"proxy_ssl_verify", kServerOrLocation},
-    {"proxy_ssl_trusted_certificate", kServerOrLocation},
-    {"proxy_ssl_server_name", kServerOrLocation},
-    {"proxy_ssl_name", kServerOrLocation},
-    {"proxy_ssl_certificate", kServerOrLocation},
-    {"proxy_ssl_certificate_key", kServerOrLocation},
-};
-
 // The host of "host:port", "[v6]:port" or an upstream name.
 std::string host_of(const std::string& authority) {
   if (authority.starts_with('[')) {
@@ -63,7 +47,13 @@ void configure_upstream_tls(const toml::table& block, ProxyConf& conf, ConfigCon
   TlsBuildError error;
   conf.tls = TlsContext::build_client(settings, &error);
   if (!conf.tls) {
-    const toml::node* at = block.get(error.key);
+    // The key at fault, when this block wrote it; else proxy_pass, which asked for TLS.
+    const char* key = error.field == TlsField::certificate   ? "proxy_ssl_certificate"
+                      : error.field == TlsField::key         ? "proxy_ssl_certificate_key"
+                      : error.field == TlsField::trusted_certificate
+                          ? "proxy_ssl_trusted_certificate"
+                          : "proxy_pass";
+    const toml::node* at = block.get(key);
     ctx.error(at != nullptr ? *at : *block.get("proxy_pass"), error.message);
   }
 }
@@ -73,76 +63,101 @@ bool valid_header_text(std::string_view s) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
   return true;
 }
+
+
+void parse_pass(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
+  auto text = ctx.read_string(node, row.name);
+  if (!text) return;
+  auto& conf = rows::field<&ProxyConf::pass>(t);
+  std::string error;
+  if (auto target = parse_proxy_pass(*text, &error)) {
+    conf = std::move(*target);
+    rows::field<&ProxyConf::pass_pos>(t) = ctx.pos(node);
+  } else {
+    ctx.error(node, "invalid proxy_pass \"" + *text + "\": " + error);
+  }
+}
+
+void dump_pass(const Directive& row, const void* t, DumpOut& out) {
+  const auto& pass = rows::field<&ProxyConf::pass>(t);
+  if (pass) out.put(row.name, pass->scheme + "://" + pass->authority + pass->uri);
+}
+
+void parse_set_header(const Directive& /*row*/, void* t, const toml::node& node,
+                      ConfigContext& ctx) {
+  auto& headers = rows::field<&ProxyConf::set_headers>(t);
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    ctx.error(node, "\"proxy_set_header\" must be a table of header = \"value\"");
+    return;
+  }
+  for (const auto& [key, value] : *table) {
+    const auto* s = value.as_string();
+    if (!s || !valid_header_text(s->get()) || key.str().empty()) {
+      ctx.error(value, "proxy_set_header \"" + std::string(key.str()) +
+                           "\" must be a string without control characters");
+      continue;
+    }
+    std::erase_if(headers, [&](const auto& h) { return iequals(h.first, key.str()); });
+    headers.emplace_back(std::string(key.str()), s->get());
+  }
+}
+
+void dump_set_header(const Directive& row, const void* t, DumpOut& out) {
+  const auto& headers = rows::field<&ProxyConf::set_headers>(t);
+  if (headers.empty()) return;
+  toml::table table;
+  for (const auto& [k, v] : headers) table.insert_or_assign(k, v);
+  out.put(row.name, std::move(table));
+}
+
+constexpr unsigned kServerOrLocation = ConfigLevel::server | ConfigLevel::location;
+
+constexpr Directive kRows[] = {
+    rows::fresh<&ProxyConf::pass>(
+        rows::custom("proxy_pass", static_cast<unsigned>(ConfigLevel::location), parse_pass,
+                     dump_pass)
+            .handler()),
+    rows::custom("proxy_set_header", kServerOrLocation, parse_set_header, dump_set_header),
+    rows::strings<&ProxyConf::hide_headers>("proxy_hide_header", kServerOrLocation),
+    rows::duration<&ProxyConf::connect_timeout>("proxy_connect_timeout", kServerOrLocation),
+    rows::duration<&ProxyConf::read_timeout>("proxy_read_timeout", kServerOrLocation),
+    rows::duration<&ProxyConf::send_timeout>("proxy_send_timeout", kServerOrLocation),
+    rows::integer<&ProxyConf::next_upstream_tries>("proxy_next_upstream_tries", kServerOrLocation,
+                                                   0, 100),
+    rows::size<&ProxyConf::buffer_size>("proxy_buffer_size", kServerOrLocation)
+        .limits(4096, INT64_MAX, "\"proxy_buffer_size\" must be at least 4KiB"),
+    rows::flag<&ProxyConf::ssl_verify>("proxy_ssl_verify", kServerOrLocation),
+    rows::path<&ProxyConf::ssl_trusted_certificate>("proxy_ssl_trusted_certificate",
+                                                    kServerOrLocation),
+    rows::flag<&ProxyConf::ssl_server_name>("proxy_ssl_server_name", kServerOrLocation),
+    rows::string<&ProxyConf::ssl_name>("proxy_ssl_name", kServerOrLocation),
+    rows::path<&ProxyConf::ssl_certificate>("proxy_ssl_certificate", kServerOrLocation),
+    rows::path<&ProxyConf::ssl_certificate_key>("proxy_ssl_certificate_key", kServerOrLocation),
+};
+
 }  // namespace
 
-std::span<const ConfigKey> ProxyModule::keys() const { return kKeys; }
+DirectiveTable ProxyModule::directives() const { return kRows; }
 
-ModuleConfPtr ProxyModule::configure(ConfigLevel level, const toml::table& block,
-                                     const ModuleConfPtr& parent, ConfigContext& ctx) const {
-  if (level == ConfigLevel::main) return nullptr;
-  bool any = false;
-  for (const auto& k : kKeys) any = any || block.contains(k.name);
-  if (!any) return parent;
-  auto conf = parent ? std::make_shared<ProxyConf>(static_cast<const ProxyConf&>(*parent))
-                     : std::make_shared<ProxyConf>();
-  conf->pass.reset();  // proxy_pass is per location, never inherited
-  if (auto text = ctx.get_string(block, "proxy_pass")) {
-    std::string error;
-    const toml::node* node = block.get("proxy_pass");
-    if (auto target = parse_proxy_pass(*text, &error)) {
-      conf->pass = std::move(*target);
-      conf->pass_pos = ctx.pos(*node);
-    } else {
-      ctx.error(*node, "invalid proxy_pass \"" + *text + "\": " + error);
-    }
-  }
-  if (const toml::node* node = block.get("proxy_set_header")) {
-    if (const toml::table* t = node->as_table()) {
-      for (const auto& [key, value] : *t) {
-        const auto* s = value.as_string();
-        if (!s || !valid_header_text(s->get()) || key.str().empty()) {
-          ctx.error(value, "proxy_set_header \"" + std::string(key.str()) +
-                               "\" must be a string without control characters");
-          continue;
-        }
-        std::erase_if(conf->set_headers, [&](const auto& h) { return iequals(h.first, key.str()); });
-        conf->set_headers.emplace_back(std::string(key.str()), s->get());
-      }
-    } else {
-      ctx.error(*node, "\"proxy_set_header\" must be a table of header = \"value\"");
-    }
-  }
-  conf->compile_set_headers();
-  if (auto hide = ctx.get_string_list(block, "proxy_hide_header")) conf->hide_headers = *hide;
-  if (auto d = ctx.get_duration(block, "proxy_connect_timeout")) conf->connect_timeout = *d;
-  if (auto d = ctx.get_duration(block, "proxy_read_timeout")) conf->read_timeout = *d;
-  if (auto d = ctx.get_duration(block, "proxy_send_timeout")) conf->send_timeout = *d;
-  if (auto n = ctx.get_integer(block, "proxy_next_upstream_tries", 0, 100))
-    conf->next_upstream_tries = static_cast<int>(*n);
-  if (auto b = ctx.get_size(block, "proxy_buffer_size")) {
-    if (*b < 4096)
-      ctx.error(*block.get("proxy_buffer_size"), "\"proxy_buffer_size\" must be at least 4KiB");
-    else
-      conf->buffer_size = *b;
-  }
-  if (auto v = ctx.get_bool(block, "proxy_ssl_verify")) conf->ssl_verify = *v;
-  if (auto v = ctx.get_string(block, "proxy_ssl_trusted_certificate"))
-    conf->ssl_trusted_certificate = ctx.resolve_path(*v);
-  if (auto v = ctx.get_bool(block, "proxy_ssl_server_name")) conf->ssl_server_name = *v;
-  if (auto v = ctx.get_string(block, "proxy_ssl_name")) conf->ssl_name = *v;
-  if (auto v = ctx.get_string(block, "proxy_ssl_certificate"))
-    conf->ssl_certificate = ctx.resolve_path(*v);
-  if (auto v = ctx.get_string(block, "proxy_ssl_certificate_key"))
-    conf->ssl_certificate_key = ctx.resolve_path(*v);
-  if (conf->ssl_certificate.empty() != conf->ssl_certificate_key.empty()) {
-    const char* key = conf->ssl_certificate.empty() ? "proxy_ssl_certificate_key"
-                                                    : "proxy_ssl_certificate";
+std::shared_ptr<ModuleConf> ProxyModule::create(ConfigLevel /*level*/,
+                                                const ModuleConf* parent) const {
+  return inherit_or_default<ProxyConf>(parent);
+}
+
+bool ProxyModule::finish(ConfigLevel /*level*/, ModuleConf& c, const toml::table& block,
+                         ConfigContext& ctx, bool /*had_errors*/) const {
+  auto& conf = static_cast<ProxyConf&>(c);
+  conf.compile_set_headers();
+  if (conf.ssl_certificate.empty() != conf.ssl_certificate_key.empty()) {
+    const char* key = conf.ssl_certificate.empty() ? "proxy_ssl_certificate_key"
+                                                   : "proxy_ssl_certificate";
     if (const toml::node* node = block.get(key))
       ctx.error(*node, "\"proxy_ssl_certificate\" and \"proxy_ssl_certificate_key\" go together");
   }
-  conf->tls.reset();
-  if (conf->pass && conf->pass->scheme == "https") configure_upstream_tls(block, *conf, ctx);
-  return conf;
+  conf.tls.reset();
+  if (conf.pass && conf.pass->scheme == "https") configure_upstream_tls(block, conf, ctx);
+  return true;
 }
 
 void ProxyModule::validate(const Config& config, ConfigContext& ctx) const {
@@ -156,46 +171,20 @@ void ProxyModule::validate(const Config& config, ConfigContext& ctx) const {
         for (const auto& u : config.upstreams) is_group = is_group || u.name == t.authority;
         std::string error;
         if (!is_group && (t.authority.find(':') == std::string::npos ||
-                          !parse_listen_address(t.authority, &error)))
-          ctx.errors().add(conf->pass_pos, "proxy_pass \"" + t.scheme + "://" + t.authority +
-                                               "\": no [[upstream]] of that name, and not a "
-                                               "host:port address");
+                          !parse_listen_address(t.authority, &error))) {
+          std::string message = "proxy_pass \"" + t.scheme + "://" + t.authority +
+                                "\": no [[upstream]] of that name, and not a host:port address";
+          std::vector<std::string_view> names;
+          for (const auto& u : config.upstreams) names.push_back(u.name);
+          if (auto hint = suggest(t.authority, names))
+            message += "; did you mean \"" + t.scheme + "://" + *hint + "\"?";
+          ctx.errors().add(conf->pass_pos, std::move(message));
+        }
         if (t.has_uri && (loc.match == MatchKind::regex || loc.match == MatchKind::regex_icase))
           ctx.errors().add(conf->pass_pos,
                            "proxy_pass with a URI part cannot be used in a regex location");
       }
     }
-  }
-}
-
-void ProxyModule::dump(const ModuleConf& c, toml::table& out) const {
-  const auto& conf = static_cast<const ProxyConf&>(c);
-  if (conf.pass)
-    out.insert_or_assign("proxy_pass",
-                         conf.pass->scheme + "://" + conf.pass->authority + conf.pass->uri);
-  if (!conf.set_headers.empty()) {
-    toml::table t;
-    for (const auto& [k, v] : conf.set_headers) t.insert_or_assign(k, v);
-    out.insert_or_assign("proxy_set_header", std::move(t));
-  }
-  if (!conf.hide_headers.empty()) {
-    toml::array a;
-    for (const auto& h : conf.hide_headers) a.push_back(h);
-    out.insert_or_assign("proxy_hide_header", std::move(a));
-  }
-  out.insert_or_assign("proxy_connect_timeout", format_duration(conf.connect_timeout));
-  out.insert_or_assign("proxy_read_timeout", format_duration(conf.read_timeout));
-  out.insert_or_assign("proxy_send_timeout", format_duration(conf.send_timeout));
-  out.insert_or_assign("proxy_next_upstream_tries", conf.next_upstream_tries);
-  out.insert_or_assign("proxy_buffer_size", format_size(conf.buffer_size));
-  out.insert_or_assign("proxy_ssl_verify", conf.ssl_verify);
-  if (!conf.ssl_trusted_certificate.empty())
-    out.insert_or_assign("proxy_ssl_trusted_certificate", conf.ssl_trusted_certificate.string());
-  out.insert_or_assign("proxy_ssl_server_name", conf.ssl_server_name);
-  if (!conf.ssl_name.empty()) out.insert_or_assign("proxy_ssl_name", conf.ssl_name);
-  if (!conf.ssl_certificate.empty()) {
-    out.insert_or_assign("proxy_ssl_certificate", conf.ssl_certificate.string());
-    out.insert_or_assign("proxy_ssl_certificate_key", conf.ssl_certificate_key.string());
   }
 }
 

@@ -8,11 +8,11 @@ namespace serverd {
 class ProxyModule final : public Module {
  public:
   std::string_view name() const override { return "proxy"; }
-  std::span<const ConfigKey> keys() const override;
-  ModuleConfPtr configure(ConfigLevel level, const toml::table& block, const ModuleConfPtr& parent,
-                          ConfigContext& ctx) const override;
+  DirectiveTable directives() const override;
+  std::shared_ptr<ModuleConf> create(ConfigLevel level, const ModuleConf* parent) const override;
+  bool finish(ConfigLevel level, ModuleConf& conf, const toml::table& block, ConfigContext& ctx,
+              bool had_errors) const override;
   void validate(const Config& config, ConfigContext& ctx) const override;
-  void dump(const ModuleConf& conf, toml::table& out) const override;
   bool is_content_handler() const override { return true; }
   bool handles(const ModuleConf& conf) const override;
   void handle(Exchange& exchange, const ModuleConf& conf) const override;

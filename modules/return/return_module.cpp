@@ -5,15 +5,12 @@
 #include <algorithm>
 #include <array>
 
+#include "core/directive_rows.hpp"
 #include "http/exchange.hpp"
 #include "http/variables.hpp"
 
 namespace serverd {
 namespace {
-
-constexpr ConfigKey kKeys[] = {
-    {"return", ConfigLevel::server | ConfigLevel::location, true},
-};
 
 constexpr std::array<std::string_view, 4> kTableKeys = {"status", "location", "body",
                                                         "content_type"};
@@ -101,52 +98,68 @@ Response make_return_response(const ReturnConf& conf, const Request& request) {
   return r;
 }
 
-std::span<const ConfigKey> ReturnModule::keys() const {
-  return kKeys;
-}
+namespace {
 
-ModuleConfPtr ReturnModule::configure(ConfigLevel /*level*/, const toml::table& block,
-                                      const ModuleConfPtr& parent, ConfigContext& ctx) const {
-  const toml::node* node = block.get("return");
-  if (!node) return parent;
-
-  if (node->is_integer()) {
-    const auto status = ctx.get_integer(block, "return", 100, 599);
-    if (!status) return parent;
+// `return = 404` or `return = { status, location, body, content_type }`: the whole settings.
+void parse_return(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
+  auto& conf = static_cast<ReturnConf&>(*static_cast<ModuleConf*>(t));
+  if (node.is_integer()) {
+    const auto status = ctx.read_integer(node, row.name, 100, 599);
+    if (!status) return;
     if (is_redirect_status(static_cast<int>(*status))) {
-      ctx.error(*node, fmt::format("`return = {0}` needs a location: write return = {{ status = "
-                                   "{0}, location = \"...\" }}",
-                                   *status));
-      return parent;
+      ctx.error(node, fmt::format("`return = {0}` needs a location: write return = {{ status = "
+                                  "{0}, location = \"...\" }}",
+                                  *status));
+      return;
     }
-    auto conf = std::make_shared<ReturnConf>();
-    conf->status = static_cast<int>(*status);
-    return conf;
-  }
-  if (const toml::table* table = node->as_table()) {
-    auto conf = read_table(*table, *node, ctx);
-    if (!conf) return parent;
-    return std::make_shared<ReturnConf>(std::move(*conf));
-  }
-  ctx.error(*node,
-            "`return` must be a status code or a table { status, location, body, content_type }");
-  return parent;
-}
-
-void ReturnModule::dump(const ModuleConf& mc, toml::table& out) const {
-  const auto& conf = static_cast<const ReturnConf&>(mc);
-  if (!conf.location && !conf.body) {
-    out.insert_or_assign("return", conf.status);
+    conf.status = static_cast<int>(*status);
     return;
   }
-  toml::table t;
-  t.insert_or_assign("status", conf.status);
-  if (conf.location) t.insert_or_assign("location", *conf.location);
-  if (conf.body) t.insert_or_assign("body", *conf.body);
-  if (conf.content_type) t.insert_or_assign("content_type", *conf.content_type);
+  if (const toml::table* table = node.as_table()) {
+    if (auto read = read_table(*table, node, ctx)) conf = std::move(*read);
+    return;
+  }
+  ctx.error(node,
+            "`return` must be a status code or a table { status, location, body, content_type }");
+}
+
+void dump_return(const Directive& row, const void* t, DumpOut& out) {
+  const auto& conf = static_cast<const ReturnConf&>(*static_cast<const ModuleConf*>(t));
+  if (!conf.location && !conf.body) {
+    out.put(row.name, static_cast<std::int64_t>(conf.status));
+    return;
+  }
+  toml::table table;
+  table.insert_or_assign("status", conf.status);
+  if (conf.location) table.insert_or_assign("location", *conf.location);
+  if (conf.body) table.insert_or_assign("body", *conf.body);
+  if (conf.content_type) table.insert_or_assign("content_type", *conf.content_type);
   // Inline, as it is written in a location block.
-  t.is_inline(true);
-  out.insert_or_assign("return", std::move(t));
+  table.is_inline(true);
+  out.put(row.name, std::move(table));
+}
+
+constexpr Directive kRows[] = {
+    rows::custom("return", ConfigLevel::server | ConfigLevel::location, parse_return, dump_return)
+        .handler(),
+};
+
+}  // namespace
+
+DirectiveTable ReturnModule::directives() const { return kRows; }
+
+std::span<const std::string_view> return_table_keys() { return kTableKeys; }
+
+std::shared_ptr<ModuleConf> ReturnModule::create(ConfigLevel /*level*/,
+                                                 const ModuleConf* /*parent*/) const {
+  // Never merged: a block's return replaces the enclosing one whole.
+  return std::make_shared<ReturnConf>();
+}
+
+bool ReturnModule::finish(ConfigLevel /*level*/, ModuleConf& /*conf*/,
+                          const toml::table& /*block*/, ConfigContext& /*ctx*/,
+                          bool had_errors) const {
+  return !had_errors;
 }
 
 bool ReturnModule::handles(const ModuleConf& /*conf*/) const {

@@ -30,10 +30,10 @@ struct ReturnConf : ModuleConf {
 class ReturnModule : public Module {
  public:
   std::string_view name() const override { return "return"; }
-  std::span<const ConfigKey> keys() const override;
-  ModuleConfPtr configure(ConfigLevel level, const toml::table& block, const ModuleConfPtr& parent,
-                          ConfigContext& ctx) const override;
-  void dump(const ModuleConf& conf, toml::table& out) const override;
+  DirectiveTable directives() const override;
+  std::shared_ptr<ModuleConf> create(ConfigLevel level, const ModuleConf* parent) const override;
+  bool finish(ConfigLevel level, ModuleConf& conf, const toml::table& block, ConfigContext& ctx,
+              bool had_errors) const override;
 
   bool is_content_handler() const override { return true; }
   bool handles(const ModuleConf& conf) const override;
@@ -43,6 +43,9 @@ class ReturnModule : public Module {
 // The response for these settings and request: split from handle() so it can be tested without
 // an Exchange.
 Response make_return_response(const ReturnConf& conf, const Request& request);
+
+// The keys of `return = { ... }` (for the manual check).
+std::span<const std::string_view> return_table_keys();
 
 // Whether a status is a redirect that needs a Location (301, 302, 303, 307, 308).
 bool is_redirect_status(int status);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "core/directive_rows.hpp"
 #include "http/exchange.hpp"
 #include "http/http_date.hpp"
 #include "modules/static/conditional.hpp"
@@ -18,13 +19,6 @@
 namespace serverd {
 namespace {
 
-constexpr ConfigKey kKeys[] = {
-    {"root", ConfigLevel::server | ConfigLevel::location, true},
-    {"alias", static_cast<unsigned>(ConfigLevel::location), true},
-    {"index", ConfigLevel::server | ConfigLevel::location},
-    {"default_type", ConfigLevel::main | ConfigLevel::server | ConfigLevel::location},
-};
-
 // O_NONBLOCK: opening a FIFO someone left under the root must not block the worker.
 constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
 
@@ -35,12 +29,12 @@ bool has_control_chars(std::string_view s) {
 }
 
 // A configured directory: non-empty, resolved against the config dir, lexically normalised.
-std::optional<std::string> read_directory(const toml::table& block, std::string_view key,
+std::optional<std::string> read_directory(const toml::node& node, std::string_view key,
                                           ConfigContext& ctx) {
-  auto text = ctx.get_string(block, key);
+  auto text = ctx.read_string(node, key);
   if (!text) return std::nullopt;
   if (text->empty() || text->find('\0') != std::string::npos) {
-    ctx.error(*block.get(key), fmt::format("`{}` must be a non-empty path", key));
+    ctx.error(node, fmt::format("`{}` must be a non-empty path", key));
     return std::nullopt;
   }
   return ctx.resolve_path(*text).lexically_normal().string();
@@ -136,65 +130,103 @@ void send_file(Exchange& exchange, const StaticConf& conf, UniqueFd fd, const st
 
 }  // namespace
 
-std::span<const ConfigKey> StaticModule::keys() const {
-  return kKeys;
+namespace {
+
+// root and alias replace each other (one of them, or an inherited one, is in effect).
+void parse_root(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
+  auto& conf = static_cast<StaticConf&>(*static_cast<ModuleConf*>(t));
+  if (auto root = read_directory(node, row.name, ctx)) {
+    // Kept without a trailing '/': the request path supplies it.
+    while (!root->empty() && root->back() == '/') root->pop_back();
+    conf.root = std::move(*root);
+    conf.alias.reset();
+  }
 }
 
-ModuleConfPtr StaticModule::configure(ConfigLevel level, const toml::table& block,
-                                      const ModuleConfPtr& parent, ConfigContext& ctx) const {
-  const bool has_root = block.contains("root");
-  const bool has_alias = block.contains("alias");
-  if (!has_root && !has_alias && !block.contains("index") && !block.contains("default_type"))
-    return parent;
+void dump_root(const Directive& row, const void* t, DumpOut& out) {
+  const auto& root = rows::field<&StaticConf::root>(t);
+  if (root) out.put(row.name, root->empty() ? std::string("/") : *root);
+}
 
-  const auto* inherited = dynamic_cast<const StaticConf*>(parent.get());
-  auto conf = inherited ? std::make_shared<StaticConf>(*inherited) : std::make_shared<StaticConf>();
+void parse_alias(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
+  auto& conf = static_cast<StaticConf&>(*static_cast<ModuleConf*>(t));
+  if (auto alias = read_directory(node, row.name, ctx)) {
+    conf.alias = std::move(*alias);
+    conf.alias_pos = ctx.pos(node);
+    conf.root.reset();
+  }
+}
+
+void dump_alias(const Directive& row, const void* t, DumpOut& out) {
+  const auto& alias = rows::field<&StaticConf::alias>(t);
+  if (alias) out.put(row.name, *alias);
+}
+
+void parse_index(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
+  auto index = ctx.read_string_list(node, row.name);
+  if (!index) return;
+  bool ok = true;
+  for (const auto& name : *index) {
+    if (!valid_index_name(name)) {
+      ctx.error(node, fmt::format("invalid index file name \"{}\": must be a relative file name "
+                                  "without \"..\" segments",
+                                  name));
+      ok = false;
+    }
+  }
+  if (ok) rows::field<&StaticConf::index>(t) = std::move(*index);
+}
+
+// Written back only where it is allowed (settings created in [main] carry it as a default).
+void dump_index(const Directive& row, const void* t, DumpOut& out) {
+  if (rows::field<&StaticConf::level>(t) == ConfigLevel::main) return;
+  toml::array index;
+  for (const auto& name : rows::field<&StaticConf::index>(t)) index.push_back(name);
+  out.put(row.name, std::move(index));
+}
+
+void parse_default_type(const Directive& row, void* t, const toml::node& node,
+                        ConfigContext& ctx) {
+  auto type = ctx.read_string(node, row.name);
+  if (!type) return;
+  if (type->empty() || has_control_chars(*type))
+    ctx.error(node, "`default_type` must be a non-empty media type");
+  else
+    rows::field<&StaticConf::default_type>(t) = std::move(*type);
+}
+
+void dump_default_type(const Directive& row, const void* t, DumpOut& out) {
+  out.put(row.name, rows::field<&StaticConf::default_type>(t));
+}
+
+constexpr Directive kRows[] = {
+    rows::custom("root", ConfigLevel::server | ConfigLevel::location, parse_root, dump_root)
+        .handler(),
+    rows::custom("alias", static_cast<unsigned>(ConfigLevel::location), parse_alias, dump_alias)
+        .handler(),
+    rows::custom("index", ConfigLevel::server | ConfigLevel::location, parse_index, dump_index),
+    rows::custom("default_type", ConfigLevel::main | ConfigLevel::server | ConfigLevel::location,
+                 parse_default_type, dump_default_type),
+};
+
+}  // namespace
+
+DirectiveTable StaticModule::directives() const { return kRows; }
+
+std::shared_ptr<ModuleConf> StaticModule::create(ConfigLevel level,
+                                                 const ModuleConf* parent) const {
+  auto conf = inherit_or_default<StaticConf>(parent);
   conf->level = level;
+  return conf;
+}
 
-  if (has_root && has_alias) {
+bool StaticModule::finish(ConfigLevel /*level*/, ModuleConf& /*conf*/, const toml::table& block,
+                          ConfigContext& ctx, bool /*had_errors*/) const {
+  if (block.contains("root") && block.contains("alias"))
     ctx.error(*block.get("alias"),
               "`root` and `alias` cannot both be set in one location: alias replaces the "
               "location's prefix, root appends the whole path");
-  } else if (has_root) {
-    if (auto root = read_directory(block, "root", ctx)) {
-      // Kept without a trailing '/': the request path supplies it.
-      while (!root->empty() && root->back() == '/') root->pop_back();
-      conf->root = std::move(*root);
-      conf->alias.reset();
-    }
-  } else if (has_alias) {
-    if (auto alias = read_directory(block, "alias", ctx)) {
-      conf->alias = std::move(*alias);
-      conf->alias_pos = ctx.pos(*block.get("alias"));
-      conf->root.reset();
-    }
-  }
-
-  if (block.contains("index")) {
-    if (auto index = ctx.get_string_list(block, "index")) {
-      bool ok = true;
-      for (const auto& name : *index) {
-        if (!valid_index_name(name)) {
-          ctx.error(*block.get("index"),
-                    fmt::format("invalid index file name \"{}\": must be a relative file name "
-                                "without \"..\" segments",
-                                name));
-          ok = false;
-        }
-      }
-      if (ok) conf->index = std::move(*index);
-    }
-  }
-
-  if (block.contains("default_type")) {
-    if (auto type = ctx.get_string(block, "default_type")) {
-      if (type->empty() || has_control_chars(*type))
-        ctx.error(*block.get("default_type"), "`default_type` must be a non-empty media type");
-      else
-        conf->default_type = std::move(*type);
-    }
-  }
-  return conf;
+  return true;
 }
 
 void StaticModule::validate(const Config& config, ConfigContext& ctx) const {
@@ -212,18 +244,6 @@ void StaticModule::validate(const Config& config, ConfigContext& ctx) const {
       }
     }
   }
-}
-
-void StaticModule::dump(const ModuleConf& mc, toml::table& out) const {
-  const auto& conf = static_cast<const StaticConf&>(mc);
-  if (conf.root) out.insert_or_assign("root", conf.root->empty() ? std::string("/") : *conf.root);
-  if (conf.alias) out.insert_or_assign("alias", *conf.alias);
-  if (conf.level != ConfigLevel::main) {
-    toml::array index;
-    for (const auto& name : conf.index) index.push_back(name);
-    out.insert_or_assign("index", std::move(index));
-  }
-  out.insert_or_assign("default_type", conf.default_type);
 }
 
 bool StaticModule::handles(const ModuleConf& mc) const {

@@ -7,6 +7,8 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/address.hpp"
@@ -15,8 +17,8 @@
 
 namespace serverd {
 
-struct ModuleConf;  // src/http/module.hpp
-class TlsContext;  // src/tls/tls_context.hpp
+struct ModuleConf;  // core/directive.hpp
+class TlsContext;  // src/tls/tls_context.hpp: opaque here, built after loading
 using ModuleConfPtr = std::shared_ptr<const ModuleConf>;
 // Indexed by a module's position in the ordered module list; nullptr = not configured.
 using ModuleConfs = std::vector<ModuleConfPtr>;
@@ -93,8 +95,18 @@ struct ListenConfig {
   int backlog = 511;
 };
 
+// OpenSSL lists used when the config leaves ciphers, ciphersuites or curves empty.
+inline constexpr std::string_view kDefaultTlsCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+inline constexpr std::string_view kDefaultTlsCiphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+inline constexpr std::string_view kDefaultTlsCurves = "X25519:prime256v1:secp384r1";
+
 // A server's TLS settings (`tls = { ... }`). The certificates are read, checked and turned into
-// an SSL_CTX while the config loads, so a broken certificate fails `-t` and a reload.
+// an SSL_CTX right after the config loads (build_tls_contexts in tls/tls_context.hpp, run by
+// `-t`, start and reload), so a broken certificate fails `-t` and a reload.
 struct TlsServerConfig {
   SourcePos pos;
   std::filesystem::path certificate;  // PEM, leaf first, then the chain
@@ -108,7 +120,9 @@ struct TlsServerConfig {
   enum class VerifyClient { off, on, optional } verify_client = VerifyClient::off;
   int verify_depth = 1;
   Duration handshake_timeout{10'000};
-  std::shared_ptr<const TlsContext> context;  // built by the loader
+  // Where each key of the table was written, so that build errors name FILE:LINE:COL.
+  std::vector<std::pair<std::string, SourcePos>> key_pos;
+  std::shared_ptr<const TlsContext> context;  // built after loading
 };
 
 // Core HTTP settings of a server (nginx's http core module); locations may override some.
@@ -141,6 +155,7 @@ struct ServerConfig {
   SourcePos pos;
   std::vector<ListenConfig> listen;
   std::vector<std::string> server_names;  // lower-case; "*.example.com" wildcards allowed
+  std::vector<SourcePos> server_name_pos;  // parallel to server_names (for error messages)
   HttpLimits limits;
   std::optional<TlsServerConfig> tls;
   ModuleConfs modules;

@@ -10,21 +10,15 @@
 #include "core/config.hpp"
 #include "core/config_context.hpp"
 #include "core/config_keys.hpp"
-#include "http/module.hpp"
+#include "core/config_module.hpp"
 
 namespace serverd {
 
-// Positions the config model does not keep but whole-config errors must name.
-struct ServerNotes {
-  std::vector<SourcePos> name_pos;  // parallel to ServerConfig::server_names
-};
-
 struct LoadState {
   ConfigContext& ctx;
-  const ModuleList& modules;
+  const ConfigModuleList& modules;
   const KeyCatalog& keys;
   Config& config;
-  std::vector<ServerNotes> server_notes;  // parallel to config.servers
 };
 
 // "FILE:LINE:COL", for messages that point at a second place ("first defined at ...").
@@ -34,15 +28,16 @@ inline std::string position_text(const SourcePos& p) {
 
 // The table under `key`, or null when absent or not a table (then an error is recorded).
 const toml::table* table_at(const toml::table& parent, std::string_view key, ConfigContext& ctx);
-// The tables of an array of tables ([[key]]), recording an error for anything else.
+// The tables of an array of tables ([[key]]), recording an error for anything else. `path` is
+// the key's full dotted name for the hint ("server.location": write [[server.location]]).
 std::vector<const toml::table*> tables_at(const toml::table& parent, std::string_view key,
-                                          ConfigContext& ctx);
+                                          ConfigContext& ctx, std::string_view path = {});
 
 // Runs every module's configure() for one block.
 ModuleConfs configure_modules(ConfigLevel level, const toml::table& block,
                               const ModuleConfs& parent, LoadState& st);
 
-std::string_view match_name(MatchKind kind);
+std::string_view match_name(MatchKind kind);  // config_core_rows.cpp
 void load_upstreams(const toml::table& root, LoadState& st);
 void load_servers(const toml::table& root, LoadState& st);
 // listen/server_name/default_server consistency across servers.

@@ -59,7 +59,6 @@ void check_server_names(LoadState& st) {
   const auto& servers = st.config.servers;
   for (std::size_t s = 0; s < servers.size(); ++s) {
     const ServerConfig& server = servers[s];
-    const ServerNotes& notes = st.server_notes[s];
     // A server without names answers requests whose Host matches no other: name "".
     std::vector<std::string> names = server.server_names;
     if (names.empty()) names.emplace_back();
@@ -67,7 +66,7 @@ void check_server_names(LoadState& st) {
     for (std::size_t n = 0; n < names.size(); ++n) {
       if (!seen.insert(names[n]).second) continue;  // repeated within one server: harmless
       for (const ListenConfig& l : server.listen) {
-        const SourcePos here = server.server_names.empty() ? l.pos : notes.name_pos[n];
+        const SourcePos here = server.server_names.empty() ? l.pos : server.server_name_pos[n];
         const std::string address = l.address.to_string();
         const auto [it, inserted] = claimed.try_emplace({address, names[n]}, here);
         if (!inserted) {

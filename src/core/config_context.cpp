@@ -45,6 +45,11 @@ void ConfigContext::error(const toml::node& node, std::string message) {
 std::optional<std::string> ConfigContext::get_string(const toml::table& t, std::string_view key) {
   const toml::node* node = t.get(key);
   if (node == nullptr) return std::nullopt;
+  return read_string(*node, key);
+}
+
+std::optional<std::string> ConfigContext::read_string(const toml::node& value, std::string_view key) {
+  const toml::node* node = &value;
   if (const auto* s = node->as_string()) return s->get();
   error(*node, must_be(key, "a string", *node));
   return std::nullopt;
@@ -54,6 +59,12 @@ std::optional<std::int64_t> ConfigContext::get_integer(const toml::table& t, std
                                                        std::int64_t min, std::int64_t max) {
   const toml::node* node = t.get(key);
   if (node == nullptr) return std::nullopt;
+  return read_integer(*node, key, min, max);
+}
+
+std::optional<std::int64_t> ConfigContext::read_integer(const toml::node& value, std::string_view key,
+                                                        std::int64_t min, std::int64_t max) {
+  const toml::node* node = &value;
   const auto* i = node->as_integer();
   if (i == nullptr) {
     error(*node, must_be(key, "an integer", *node));
@@ -74,6 +85,11 @@ std::optional<std::int64_t> ConfigContext::get_integer(const toml::table& t, std
 std::optional<bool> ConfigContext::get_bool(const toml::table& t, std::string_view key) {
   const toml::node* node = t.get(key);
   if (node == nullptr) return std::nullopt;
+  return read_bool(*node, key);
+}
+
+std::optional<bool> ConfigContext::read_bool(const toml::node& value, std::string_view key) {
+  const toml::node* node = &value;
   if (const auto* b = node->as_boolean()) return b->get();
   error(*node, must_be(key, "a boolean", *node));
   return std::nullopt;
@@ -82,6 +98,11 @@ std::optional<bool> ConfigContext::get_bool(const toml::table& t, std::string_vi
 std::optional<Duration> ConfigContext::get_duration(const toml::table& t, std::string_view key) {
   const toml::node* node = t.get(key);
   if (node == nullptr) return std::nullopt;
+  return read_duration(*node, key);
+}
+
+std::optional<Duration> ConfigContext::read_duration(const toml::node& value, std::string_view key) {
+  const toml::node* node = &value;
   if (const auto* i = node->as_integer()) {
     const std::string n = std::to_string(i->get());
     error(*node, "invalid duration " + n + " for " + in_quotes(key) +
@@ -107,6 +128,11 @@ std::optional<Duration> ConfigContext::get_duration(const toml::table& t, std::s
 std::optional<std::uint64_t> ConfigContext::get_size(const toml::table& t, std::string_view key) {
   const toml::node* node = t.get(key);
   if (node == nullptr) return std::nullopt;
+  return read_size(*node, key);
+}
+
+std::optional<std::uint64_t> ConfigContext::read_size(const toml::node& value, std::string_view key) {
+  const toml::node* node = &value;
   if (const auto* i = node->as_integer()) {
     if (i->get() >= 0) return static_cast<std::uint64_t>(i->get());
     error(*node, "invalid size " + std::to_string(i->get()) + " for " + in_quotes(key) + " " +
@@ -128,6 +154,12 @@ std::optional<std::vector<std::string>> ConfigContext::get_string_list(const tom
                                                                        std::string_view key) {
   const toml::node* node = t.get(key);
   if (node == nullptr) return std::nullopt;
+  return read_string_list(*node, key);
+}
+
+std::optional<std::vector<std::string>> ConfigContext::read_string_list(const toml::node& value,
+                                                                        std::string_view key) {
+  const toml::node* node = &value;
   if (const auto* s = node->as_string()) return std::vector<std::string>{s->get()};
   const auto* array = node->as_array();
   if (array == nullptr) {
@@ -153,7 +185,12 @@ std::optional<std::string> ConfigContext::get_enum(
     const toml::table& t, std::string_view key, std::initializer_list<std::string_view> choices) {
   const toml::node* node = t.get(key);
   if (node == nullptr) return std::nullopt;
-  auto value = get_string(t, key);
+  return read_enum(*node, key, std::span<const std::string_view>(choices.begin(), choices.size()));
+}
+
+std::optional<std::string> ConfigContext::read_enum(const toml::node& node, std::string_view key,
+                                                    std::span<const std::string_view> choices) {
+  auto value = read_string(node, key);
   if (!value) return std::nullopt;
   for (std::string_view c : choices)
     if (c == *value) return value;
@@ -166,10 +203,8 @@ std::optional<std::string> ConfigContext::get_enum(
   }
   std::string message = "invalid value " + in_quotes(*value) + " for " + in_quotes(key) +
                         " (expected " + expected + ")";
-  const std::span<const std::string_view> candidates(choices.begin(), choices.size());
-  if (auto hint = suggest(*value, candidates))
-    message += "; did you mean " + in_quotes(*hint) + "?";
-  error(*node, std::move(message));
+  if (auto hint = suggest(*value, choices)) message += "; did you mean " + in_quotes(*hint) + "?";
+  error(node, std::move(message));
   return std::nullopt;
 }
 

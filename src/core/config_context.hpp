@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <toml++/toml.h>
@@ -41,6 +42,18 @@ class ConfigContext {
   // One of `choices`; otherwise an error listing them.
   std::optional<std::string> get_enum(const toml::table& t, std::string_view key,
                                       std::initializer_list<std::string_view> choices);
+
+  // The same checks on a value already found (`key` names it in messages).
+  std::optional<std::string> read_string(const toml::node& node, std::string_view key);
+  std::optional<std::int64_t> read_integer(const toml::node& node, std::string_view key,
+                                           std::int64_t min, std::int64_t max);
+  std::optional<bool> read_bool(const toml::node& node, std::string_view key);
+  std::optional<Duration> read_duration(const toml::node& node, std::string_view key);
+  std::optional<std::uint64_t> read_size(const toml::node& node, std::string_view key);
+  std::optional<std::vector<std::string>> read_string_list(const toml::node& node,
+                                                           std::string_view key);
+  std::optional<std::string> read_enum(const toml::node& node, std::string_view key,
+                                       std::span<const std::string_view> choices);
 
   // Relative paths resolve against the config file's directory (absolute stay as they are).
   std::filesystem::path resolve_path(std::string_view path) const;

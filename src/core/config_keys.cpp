@@ -4,44 +4,14 @@
 #include <array>
 #include <string>
 
+#include "core/config_core_rows.hpp"
 #include "core/suggest.hpp"
 
 namespace serverd {
 namespace {
 
-constexpr std::array<std::string_view, 11> kMainKeys{"worker_processes",
-                                                    "worker_connections",
-                                                    "worker_rlimit_nofile",
-                                                    "worker_cpu_affinity",
-                                                    "user",
-                                                    "pid_file",
-                                                    "daemon",
-                                                    "shutdown_timeout",
-                                                    "upgrade_timeout",
-                                                    "max_draining_generations",
-                                                    "tls_ticket_key_rotation"};
-
-constexpr std::array<std::string_view, 12> kServerKeys{"listen",
-                                                       "server_name",
-                                                       "client_max_body_size",
-                                                       "max_uri_length",
-                                                       "max_header_size",
-                                                       "client_header_timeout",
-                                                       "client_body_timeout",
-                                                       "keepalive_timeout",
-                                                       "send_timeout",
-                                                       "keepalive_requests",
-                                                       "tls",
-                                                       "location"};
-
-constexpr std::array<std::string_view, 3> kLocationKeys{"path", "match", "client_max_body_size"};
-
 constexpr std::array<ConfigLevel, 3> kLevels{ConfigLevel::main, ConfigLevel::server,
                                              ConfigLevel::location};
-
-bool has_level(unsigned levels, ConfigLevel level) {
-  return (levels & static_cast<unsigned>(level)) != 0;
-}
 
 void add_unique(std::vector<std::string_view>& keys, std::string_view key) {
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
@@ -49,12 +19,15 @@ void add_unique(std::vector<std::string_view>& keys, std::string_view key) {
 
 }  // namespace
 
-KeyCatalog::KeyCatalog(const ModuleList& modules)
-    : main_(kMainKeys.begin(), kMainKeys.end()),
-      server_(kServerKeys.begin(), kServerKeys.end()),
-      location_(kLocationKeys.begin(), kLocationKeys.end()) {
-  for (const Module* m : modules) {
-    for (const ConfigKey& k : m->keys()) {
+KeyCatalog::KeyCatalog(const ConfigModuleList& modules) {
+  for (ConfigLevel level : kLevels) {
+    auto& keys = level == ConfigLevel::main     ? main_
+                 : level == ConfigLevel::server ? server_
+                                                : location_;
+    for (const Directive& row : core_directives(level)) add_unique(keys, row.name);
+  }
+  for (const ConfigModule* m : modules) {
+    for (const Directive& k : m->directives()) {
       if (has_level(k.levels, ConfigLevel::main)) add_unique(main_, k.name);
       if (has_level(k.levels, ConfigLevel::server)) add_unique(server_, k.name);
       if (has_level(k.levels, ConfigLevel::location)) add_unique(location_, k.name);
@@ -121,6 +94,17 @@ void check_keys(const toml::table& table, std::string_view where,
     }
     ctx.errors().add(ctx.pos(key.source()), std::move(message));
   }
+}
+
+}  // namespace serverd
+
+namespace serverd {
+
+void check_keys(const toml::table& table, std::string_view where, DirectiveTable rows,
+                ConfigContext& ctx) {
+  std::vector<std::string_view> names;
+  for (const Directive& row : rows) names.push_back(row.name);
+  check_keys(table, where, names, ctx);
 }
 
 }  // namespace serverd

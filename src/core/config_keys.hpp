@@ -1,6 +1,6 @@
 #pragma once
-// Which keys a config block accepts: the core keys of its level plus the keys every module
-// declares there. Anything else is an error at the key, with a "did you mean" hint, so a typo
+// Which keys a config block accepts: the rows of core's table for its level plus the rows every
+// module declares there. Anything else is an error at the key, with a "did you mean" hint, so a typo
 // never silently falls back to a default.
 #include <toml++/toml.h>
 
@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "core/config_context.hpp"
-#include "http/module.hpp"
+#include "core/config_module.hpp"
+#include "core/directive.hpp"
 
 namespace serverd {
 
 class KeyCatalog {
  public:
-  explicit KeyCatalog(const ModuleList& modules);
+  explicit KeyCatalog(const ConfigModuleList& modules);
 
   // Core keys of the level first, then the modules' in list order.
   const std::vector<std::string_view>& allowed(ConfigLevel level) const;
@@ -35,5 +36,8 @@ std::string_view block_name(ConfigLevel level);
 void check_keys(const toml::table& table, std::string_view where,
                 std::span<const std::string_view> allowed, ConfigContext& ctx,
                 const KeyCatalog* catalog = nullptr);
+// The same with the names of a directive table.
+void check_keys(const toml::table& table, std::string_view where, DirectiveTable rows,
+                ConfigContext& ctx);
 
 }  // namespace serverd

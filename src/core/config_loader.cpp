@@ -7,9 +7,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 
 #include "core/config_build.hpp"
+#include "core/config_core_rows.hpp"
 #include "core/toml_types.hpp"
 #include "core/unique_fd.hpp"
 
@@ -17,41 +17,6 @@ namespace serverd {
 namespace {
 
 constexpr std::array<std::string_view, 4> kTopLevelKeys{"main", "log", "upstream", "server"};
-constexpr std::array<std::string_view, 3> kLogKeys{"error_log", "level", "rotate"};
-constexpr std::array<std::string_view, 4> kRotateKeys{"max_size", "interval", "keep", "compress"};
-
-void load_worker_processes(const toml::table& t, LoadState& st) {
-  const toml::node* node = t.get("worker_processes");
-  if (node == nullptr) return;
-  if (const auto* s = node->as_string()) {
-    if (s->get() == "auto") {
-      st.config.main.worker_processes = 0;
-    } else {
-      st.ctx.error(*node, "invalid value \"" + s->get() +
-                              "\" for \"worker_processes\" (expected \"auto\" or 1..1024)");
-    }
-  } else if (node->is_integer()) {
-    if (auto n = st.ctx.get_integer(t, "worker_processes", 1, 1024))
-      st.config.main.worker_processes = static_cast<int>(*n);
-  } else {
-    st.ctx.error(*node, "\"worker_processes\" must be \"auto\" or an integer, not " +
-                            std::string(a_type_name(*node)));
-  }
-}
-
-void load_cpu_affinity(const toml::table& t, LoadState& st) {
-  const toml::node* node = t.get("worker_cpu_affinity");
-  if (node == nullptr) return;
-  if (node->is_boolean()) {
-    st.config.main.worker_cpu_affinity = *node->value<bool>();
-  } else if (!node->is_string()) {
-    st.ctx.error(*node, "\"worker_cpu_affinity\" must be \"auto\", \"off\" or a boolean, not " +
-                            std::string(a_type_name(*node)));
-  } else if (auto v = st.ctx.get_enum(t, "worker_cpu_affinity", {"auto", "off"})) {
-    st.config.main.worker_cpu_affinity = *v == "auto";
-  }
-}
-
 void load_main(const toml::table& root, LoadState& st) {
   MainConfig& main = st.config.main;
   ConfigContext& ctx = st.ctx;
@@ -61,56 +26,11 @@ void load_main(const toml::table& root, LoadState& st) {
   if (t != nullptr) {
     main.pos = ctx.pos(*t);
     check_keys(*t, "in [main]", st.keys.allowed(ConfigLevel::main), ctx, &st.keys);
-    load_worker_processes(*t, st);
-    if (auto v = ctx.get_integer(*t, "worker_connections", 1, 1'048'576))
-      main.worker_connections = static_cast<int>(*v);
-    if (auto v = ctx.get_integer(*t, "worker_rlimit_nofile", 1,
-                                 std::numeric_limits<std::int64_t>::max()))
-      main.worker_rlimit_nofile = static_cast<std::uint64_t>(*v);
-    load_cpu_affinity(*t, st);
-    if (auto v = ctx.get_string(*t, "user")) main.user = *v;
-    if (auto v = ctx.get_string(*t, "pid_file")) {
-      if (v->empty()) {
-        ctx.error(*t->get("pid_file"), "\"pid_file\" must not be empty");
-      } else {
-        main.pid_file = ctx.resolve_path(*v);
-      }
-    }
-    if (auto v = ctx.get_bool(*t, "daemon")) main.daemon = *v;
-    if (auto v = ctx.get_duration(*t, "shutdown_timeout")) main.shutdown_timeout = *v;
-    if (auto v = ctx.get_duration(*t, "upgrade_timeout")) main.upgrade_timeout = *v;
-    if (auto v = ctx.get_integer(*t, "max_draining_generations", 1, 64))
-      main.max_draining_generations = static_cast<int>(*v);
-    if (auto v = ctx.get_duration(*t, "tls_ticket_key_rotation")) {
-      if (v->count() < 1000) {
-        ctx.error(*t->get("tls_ticket_key_rotation"),
-                  "\"tls_ticket_key_rotation\" must be at least 1s");
-      } else {
-        main.tls_ticket_key_rotation = *v;
-      }
-    }
+    parse_rows(core_directives(ConfigLevel::main), &main, *t, ctx, "in [main]");
   }
   // Modules see an empty [main] rather than none, so their main-level defaults always exist.
   st.config.modules = configure_modules(ConfigLevel::main, t != nullptr ? *t : empty,
                                         ModuleConfs(st.modules.size()), st);
-}
-
-void load_rotate(const toml::table& log, LoadState& st) {
-  const toml::table* t = table_at(log, "rotate", st.ctx);
-  if (t == nullptr) return;
-  ConfigContext& ctx = st.ctx;
-  LogRotateConfig& rotate = st.config.log.rotate;
-  rotate.enabled = true;
-  check_keys(*t, "in [log.rotate]", kRotateKeys, ctx);
-  if (auto v = ctx.get_size(*t, "max_size")) rotate.max_size = *v;
-  if (auto v = ctx.get_enum(*t, "interval", {"never", "hourly", "daily"})) {
-    rotate.interval = *v == "hourly"  ? LogRotateConfig::Interval::hourly
-                      : *v == "daily" ? LogRotateConfig::Interval::daily
-                                      : LogRotateConfig::Interval::never;
-  }
-  if (auto v = ctx.get_integer(*t, "keep", 0, std::numeric_limits<int>::max()))
-    rotate.keep = static_cast<int>(*v);
-  if (auto v = ctx.get_bool(*t, "compress")) rotate.compress = *v;
 }
 
 void load_log(const toml::table& root, LoadState& st) {
@@ -118,28 +38,24 @@ void load_log(const toml::table& root, LoadState& st) {
   if (t == nullptr) return;
   ConfigContext& ctx = st.ctx;
   LogConfig& log = st.config.log;
-  check_keys(*t, "in [log]", kLogKeys, ctx);
-  if (auto v = ctx.get_string(*t, "error_log")) {
-    if (v->empty()) {
-      ctx.error(*t->get("error_log"), "\"error_log\" must be \"stderr\" or a path, not empty");
-    } else {
-      log.error_log = *v == "stderr" ? *v : ctx.resolve_path(*v).string();
-    }
-  }
-  if (auto v = ctx.get_enum(*t, "level", {"trace", "debug", "info", "warn", "error", "critical"}))
-    log.level = *v;
-  load_rotate(*t, st);
+  check_keys(*t, "in [log]", log_directives(), ctx);
+  parse_rows(log_directives(), &log, *t, ctx, "in [log]");
+  const toml::table* rotate = table_at(*t, "rotate", ctx);
+  if (rotate == nullptr) return;
+  log.rotate.enabled = true;
+  check_keys(*rotate, "in [log.rotate]", log_rotate_directives(), ctx);
+  parse_rows(log_rotate_directives(), &log.rotate, *rotate, ctx, "in [log.rotate]");
 }
 
 LoadResult build(const toml::table& root, const std::string& file_name,
-                 const std::filesystem::path& base_dir, const ModuleList& modules) {
+                 const std::filesystem::path& base_dir, const ConfigModuleList& modules) {
   LoadResult result;
   auto config = std::make_shared<Config>();
   config->file = file_name;
   config->base_dir = base_dir;
   ConfigContext ctx(file_name, base_dir, result.errors);
   const KeyCatalog keys(modules);
-  LoadState st{ctx, modules, keys, *config, {}};
+  LoadState st{ctx, modules, keys, *config};
 
   check_keys(root, "at the top level", kTopLevelKeys, ctx, &keys);
   load_main(root, st);
@@ -147,7 +63,7 @@ LoadResult build(const toml::table& root, const std::string& file_name,
   load_upstreams(root, st);
   load_servers(root, st);
   check_listeners(st);
-  for (const Module* m : modules) {
+  for (const ConfigModule* m : modules) {
     try {
       m->validate(*config, ctx);
     } catch (const std::exception& e) {
@@ -172,7 +88,7 @@ const toml::table* table_at(const toml::table& parent, std::string_view key, Con
 }
 
 std::vector<const toml::table*> tables_at(const toml::table& parent, std::string_view key,
-                                          ConfigContext& ctx) {
+                                          ConfigContext& ctx, std::string_view path) {
   std::vector<const toml::table*> out;
   const toml::node* node = parent.get(key);
   if (node == nullptr) return out;
@@ -180,7 +96,8 @@ std::vector<const toml::table*> tables_at(const toml::table& parent, std::string
   if (array == nullptr) {
     // The classic slip: [server] instead of [[server]].
     ctx.error(*node, "\"" + std::string(key) + "\" must be an array of tables (write [[" +
-                         std::string(key) + "]]), not " + std::string(a_type_name(*node)));
+                         std::string(path.empty() ? key : path) + "]]), not " +
+                         std::string(a_type_name(*node)));
     return out;
   }
   for (const toml::node& item : *array) {
@@ -198,7 +115,7 @@ ModuleConfs configure_modules(ConfigLevel level, const toml::table& block,
                               const ModuleConfs& parent, LoadState& st) {
   ModuleConfs out(st.modules.size());
   for (std::size_t i = 0; i < st.modules.size(); ++i) {
-    const Module& m = st.modules[i];
+    const ConfigModule& m = st.modules[i];
     const ModuleConfPtr& inherited = i < parent.size() ? parent[i] : nullptr;
     try {
       out[i] = m.configure(level, block, inherited, st.ctx);
@@ -212,7 +129,7 @@ ModuleConfs configure_modules(ConfigLevel level, const toml::table& block,
 }
 
 LoadResult load_config_text(std::string_view text, const std::string& file_name,
-                            const std::filesystem::path& base_dir, const ModuleList& modules) {
+                            const std::filesystem::path& base_dir, const ConfigModuleList& modules) {
   const std::filesystem::path abs_base = std::filesystem::absolute(base_dir).lexically_normal();
 #if TOML_EXCEPTIONS
   toml::table root;
@@ -242,7 +159,7 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
   return build(root, file_name, abs_base, modules);
 }
 
-LoadResult load_config_file(const std::string& path, const ModuleList& modules) {
+LoadResult load_config_file(const std::string& path, const ConfigModuleList& modules) {
   auto cannot = [&](std::string_view what) {
     LoadResult result;
     result.errors.add(SourcePos{path, 0, 0}, std::string(what) + ": " + std::strerror(errno));

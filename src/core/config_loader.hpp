@@ -10,10 +10,12 @@
 
 namespace serverd {
 
-class ModuleList;  // src/http/module.hpp
+class ConfigModuleList;  // core/config_module.hpp
 
 struct LoadResult {
-  ConfigPtr config;  // null when errors is not empty
+  // Null when errors is not empty. Still mutable: the TLS contexts are built into it after
+  // loading (build_tls_contexts), before it is shared.
+  std::shared_ptr<Config> config;
   ErrorList errors;
   // Best effort even when there are errors: what [main] said, defaults for the rest. `serverd -s
   // reload` needs the pid file of a config it cannot accept, so the master is the one to refuse
@@ -21,13 +23,13 @@ struct LoadResult {
   MainConfig main;
 };
 
-LoadResult load_config_file(const std::string& path, const ModuleList& modules);
+LoadResult load_config_file(const std::string& path, const ConfigModuleList& modules);
 // For tests and -T round trips: `file_name` is what errors are reported against, `base_dir`
 // what relative paths resolve against.
 LoadResult load_config_text(std::string_view text, const std::string& file_name,
-                            const std::filesystem::path& base_dir, const ModuleList& modules);
+                            const std::filesystem::path& base_dir, const ConfigModuleList& modules);
 
 // The effective config with every default filled in, as TOML that loads back to the same config.
-std::string dump_config(const Config& config, const ModuleList& modules);
+std::string dump_config(const Config& config, const ConfigModuleList& modules);
 
 }  // namespace serverd

@@ -1,8 +1,9 @@
 #pragma once
-// The module API (nginx's directive tables, typed). A module owns its config keys at the levels
-// it declares, builds its own settings from them with FILE:LINE:COL errors, and may be a
-// location's content handler and/or filter response headers. Core knows nothing about static
-// files or proxying: those are modules, listed explicitly in modules/modules.cpp.
+// The module API. Its configuration side (directive table, settings, validation) is core's
+// ConfigModule (core/config_module.hpp); this adds the request side: a module may be a
+// location's content handler, filter response headers, log exchanges and hook into the
+// worker's life. Core knows nothing about static files or proxying: those are modules, listed
+// explicitly in modules/modules.cpp.
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -11,7 +12,7 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "core/config_context.hpp"
+#include "core/config_module.hpp"
 
 namespace serverd {
 
@@ -21,50 +22,9 @@ class Request;
 struct Response;
 class WorkerContext;
 
-// Base of every module's settings; modules downcast their own.
-struct ModuleConf {
-  virtual ~ModuleConf() = default;
-};
-
-enum class ConfigLevel : unsigned { main = 1, server = 2, location = 4 };
-inline constexpr unsigned operator|(ConfigLevel a, ConfigLevel b) {
-  return static_cast<unsigned>(a) | static_cast<unsigned>(b);
-}
-inline constexpr unsigned operator|(unsigned a, ConfigLevel b) {
-  return a | static_cast<unsigned>(b);
-}
-
-struct ConfigKey {
-  std::string_view name;
-  unsigned levels;  // ConfigLevel bits where the key may appear
-  // Writing this key in a location makes the module that location's content handler (root,
-  // alias, return, proxy_pass); other keys only tune a module (index, default_type).
-  bool selects_handler = false;
-};
-
-class Module {
+class Module : public ConfigModule {
  public:
-  virtual ~Module() = default;
-  virtual std::string_view name() const = 0;
-  virtual std::span<const ConfigKey> keys() const { return {}; }
-
-  // Builds the settings for one block ([main] table, a [[server]] or a [[server.location]]).
-  // `parent` is the enclosing block's settings (null for main, or when the module had none
-  // there): return it unchanged when the block sets none of this module's keys, so values
-  // inherit downwards as in nginx. Report problems through ctx; return null for "not set".
-  virtual ModuleConfPtr configure(ConfigLevel /*level*/, const toml::table& /*block*/,
-                                  const ModuleConfPtr& parent, ConfigContext& /*ctx*/) const {
-    return parent;
-  }
-  // Whole-config checks once every block is built (e.g. proxy_pass names a known upstream).
-  virtual void validate(const Config& /*config*/, ConfigContext& /*ctx*/) const {}
-  // Writes the effective settings back as TOML keys (for `serverd -T`).
-  virtual void dump(const ModuleConf& /*conf*/, toml::table& /*out*/) const {}
-
-  // A content module answers requests of locations where it is configured.
-  virtual bool is_content_handler() const { return false; }
-  // Whether these settings make the module the handler of a location (e.g. a root is set).
-  virtual bool handles(const ModuleConf& /*conf*/) const { return false; }
+  // The content handler of a location (see ConfigModule::is_content_handler).
   virtual void handle(Exchange& exchange, const ModuleConf& conf) const;
   // A handler that streams the request body (the proxy) is called as soon as the head is in;
   // others only once the whole body has been read (and checked against client_max_body_size),
@@ -95,16 +55,14 @@ class Module {
 };
 
 // The ordered list of modules; a module's index in it is where its settings live in
-// ModuleConfs.
-class ModuleList {
+// ModuleConfs. The loader sees it as the ConfigModuleList it is.
+class ModuleList : public ConfigModuleList {
  public:
-  explicit ModuleList(std::vector<const Module*> modules) : modules_(std::move(modules)) {}
-  std::size_t size() const { return modules_.size(); }
+  explicit ModuleList(std::vector<const Module*> modules)
+      : ConfigModuleList({modules.begin(), modules.end()}), modules_(std::move(modules)) {}
   const Module& operator[](std::size_t i) const { return *modules_[i]; }
   auto begin() const { return modules_.begin(); }
   auto end() const { return modules_.end(); }
-  // -1 when no module has that name.
-  int index_of(std::string_view name) const;
 
  private:
   std::vector<const Module*> modules_;

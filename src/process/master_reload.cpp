@@ -10,6 +10,7 @@
 #include "http/module.hpp"
 #include "process/master.hpp"
 #include "process/sd_notify.hpp"
+#include "tls/tls_context.hpp"
 
 namespace serverd {
 
@@ -179,6 +180,7 @@ void Master::reload(RequestPtr request) {
   };
   sd_notify("RELOADING=1");
   auto result = load_config_file(options_.config_path, modules_);
+  build_tls_contexts(result);
   if (!result.config) {
     for (const auto& e : result.errors.items())
       spdlog::error("reload failed: {}", e.to_string());

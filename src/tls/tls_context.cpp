@@ -58,14 +58,14 @@ bool set_protocols(SSL_CTX* ctx, const std::vector<std::string>& protocols, TlsB
   for (const std::string& p : protocols) {
     const int v = protocol_version(p);
     if (v == 0) {
-      *err = {"protocols", "unknown TLS protocol \"" + p + "\" (expected \"TLSv1.2\" or \"TLSv1.3\")"};
+      *err = {TlsField::protocols, "unknown TLS protocol \"" + p + "\" (expected \"TLSv1.2\" or \"TLSv1.3\")"};
       return false;
     }
     if (low == 0 || v < low) low = v;
     if (v > high) high = v;
   }
   if (low == 0) {
-    *err = {"protocols", "\"protocols\" must name at least one protocol"};
+    *err = {TlsField::protocols, "\"protocols\" must name at least one protocol"};
     return false;
   }
   SSL_CTX_set_min_proto_version(ctx, low);
@@ -148,21 +148,20 @@ int staple(SSL* ssl, void* arg) {
 }
 
 bool load_key_pair(SSL_CTX* ctx, const std::filesystem::path& cert_path,
-                   const std::filesystem::path& key_path, const std::string& cert_key,
-                   const std::string& key_key, TlsBuildError* err) {
+                   const std::filesystem::path& key_path, TlsBuildError* err) {
   std::string why;
   if (!read_whole(cert_path, &why)) {
-    *err = {cert_key, "cannot read certificate " + quoted(cert_path) + ": " + why};
+    *err = {TlsField::certificate, "cannot read certificate " + quoted(cert_path) + ": " + why};
     return false;
   }
   auto key_text = read_whole(key_path, &why);
   if (!key_text) {
-    *err = {key_key, "cannot read key " + quoted(key_path) + ": " + why};
+    *err = {TlsField::key, "cannot read key " + quoted(key_path) + ": " + why};
     return false;
   }
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_path.c_str()) != 1) {
-    *err = {cert_key, "invalid certificate " + quoted(cert_path) + ": " + tls_error_text()};
+    *err = {TlsField::certificate, "invalid certificate " + quoted(cert_path) + ": " + tls_error_text()};
     return false;
   }
   BIO* bio = BIO_new_mem_buf(key_text->data(), static_cast<int>(key_text->size()));
@@ -170,20 +169,20 @@ bool load_key_pair(SSL_CTX* ctx, const std::filesystem::path& cert_path,
                                   : nullptr;
   BIO_free(bio);
   if (pkey == nullptr) {
-    *err = {key_key, "invalid key " + quoted(key_path) + ": " + tls_error_text()};
+    *err = {TlsField::key, "invalid key " + quoted(key_path) + ": " + tls_error_text()};
     return false;
   }
   X509* leaf = SSL_CTX_get0_certificate(ctx);
   if (leaf == nullptr || X509_check_private_key(leaf, pkey) != 1) {
     ERR_clear_error();
     EVP_PKEY_free(pkey);
-    *err = {key_key, "key " + quoted(key_path) + " does not match certificate " + quoted(cert_path)};
+    *err = {TlsField::key, "key " + quoted(key_path) + " does not match certificate " + quoted(cert_path)};
     return false;
   }
   const int ok = SSL_CTX_use_PrivateKey(ctx, pkey);
   EVP_PKEY_free(pkey);
   if (ok != 1) {
-    *err = {key_key, "cannot use key " + quoted(key_path) + ": " + tls_error_text()};
+    *err = {TlsField::key, "cannot use key " + quoted(key_path) + ": " + tls_error_text()};
     return false;
   }
   return true;
@@ -204,17 +203,17 @@ bool set_ciphers(SSL_CTX* ctx, const std::string& ciphers, const std::string& su
                  const std::string& curves, TlsBuildError* err) {
   const std::string c = ciphers.empty() ? std::string(kDefaultTlsCiphers) : ciphers;
   if (SSL_CTX_set_cipher_list(ctx, c.c_str()) != 1) {
-    *err = {"ciphers", "invalid \"ciphers\" \"" + c + "\": " + tls_error_text()};
+    *err = {TlsField::ciphers, "invalid \"ciphers\" \"" + c + "\": " + tls_error_text()};
     return false;
   }
   const std::string s = suites.empty() ? std::string(kDefaultTlsCiphersuites) : suites;
   if (SSL_CTX_set_ciphersuites(ctx, s.c_str()) != 1) {
-    *err = {"ciphersuites", "invalid \"ciphersuites\" \"" + s + "\": " + tls_error_text()};
+    *err = {TlsField::ciphersuites, "invalid \"ciphersuites\" \"" + s + "\": " + tls_error_text()};
     return false;
   }
   const std::string g = curves.empty() ? std::string(kDefaultTlsCurves) : curves;
   if (SSL_CTX_set1_groups_list(ctx, g.c_str()) != 1) {
-    *err = {"curves", "invalid \"curves\" \"" + g + "\": " + tls_error_text()};
+    *err = {TlsField::curves, "invalid \"curves\" \"" + g + "\": " + tls_error_text()};
     return false;
   }
   return true;
@@ -245,14 +244,14 @@ std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig
   ERR_clear_error();
   c->ctx_ = SSL_CTX_new(TLS_server_method());
   if (c->ctx_ == nullptr) {
-    *err = {"certificate", "cannot create a TLS context: " + tls_error_text()};
+    *err = {TlsField::context, "cannot create a TLS context: " + tls_error_text()};
     return nullptr;
   }
   SSL_CTX* ctx = c->ctx_;
   common_options(ctx);
   if (!set_protocols(ctx, tls.protocols, err)) return nullptr;
   if (!set_ciphers(ctx, tls.ciphers, tls.ciphersuites, tls.curves, err)) return nullptr;
-  if (!load_key_pair(ctx, tls.certificate, tls.key, "certificate", "key", err)) return nullptr;
+  if (!load_key_pair(ctx, tls.certificate, tls.key, err)) return nullptr;
 
   // Resumption is stateless (tickets under keys every worker shares): no per-process cache
   // that another worker could not see.
@@ -268,14 +267,14 @@ std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig
     std::string why;
     auto der = read_whole(tls.ocsp_response, &why);
     if (!der) {
-      *err = {"ocsp_response", "cannot read OCSP response " + quoted(tls.ocsp_response) + ": " + why};
+      *err = {TlsField::ocsp_response, "cannot read OCSP response " + quoted(tls.ocsp_response) + ": " + why};
       return nullptr;
     }
     const auto* p = reinterpret_cast<const unsigned char*>(der->data());
     OCSP_RESPONSE* resp = d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der->size()));
     if (resp == nullptr) {
       ERR_clear_error();
-      *err = {"ocsp_response", "invalid OCSP response " + quoted(tls.ocsp_response) +
+      *err = {TlsField::ocsp_response, "invalid OCSP response " + quoted(tls.ocsp_response) +
                                    " (expected DER, as written by openssl ocsp -respout)"};
       return nullptr;
     }
@@ -287,12 +286,12 @@ std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig
 
   if (tls.verify_client != TlsServerConfig::VerifyClient::off) {
     if (tls.client_certificate.empty()) {
-      *err = {"verify_client", "\"verify_client\" needs \"client_certificate\" (a CA bundle)"};
+      *err = {TlsField::verify_client, "\"verify_client\" needs \"client_certificate\" (a CA bundle)"};
       return nullptr;
     }
     std::string why;
     if (!read_whole(tls.client_certificate, &why)) {
-      *err = {"client_certificate",
+      *err = {TlsField::client_certificate,
               "cannot read client_certificate " + quoted(tls.client_certificate) + ": " + why};
       return nullptr;
     }
@@ -300,7 +299,7 @@ std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig
     if (names == nullptr ||
         SSL_CTX_load_verify_locations(ctx, tls.client_certificate.c_str(), nullptr) != 1) {
       if (names != nullptr) sk_X509_NAME_pop_free(names, X509_NAME_free);
-      *err = {"client_certificate", "invalid client_certificate " +
+      *err = {TlsField::client_certificate, "invalid client_certificate " +
                                         quoted(tls.client_certificate) + ": " + tls_error_text()};
       return nullptr;
     }
@@ -321,31 +320,31 @@ std::shared_ptr<const TlsContext> TlsContext::build_client(const TlsClientSettin
   ERR_clear_error();
   c->ctx_ = SSL_CTX_new(TLS_client_method());
   if (c->ctx_ == nullptr) {
-    *err = {"proxy_pass", "cannot create a TLS context: " + tls_error_text()};
+    *err = {TlsField::context, "cannot create a TLS context: " + tls_error_text()};
     return nullptr;
   }
   SSL_CTX* ctx = c->ctx_;
   common_options(ctx);
   if (!set_protocols(ctx, s.protocols, err)) return nullptr;
   if (!s.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, s.ciphers.c_str()) != 1) {
-    *err = {"proxy_ssl_ciphers", "invalid ciphers \"" + s.ciphers + "\": " + tls_error_text()};
+    *err = {TlsField::ciphers, "invalid ciphers \"" + s.ciphers + "\": " + tls_error_text()};
     return nullptr;
   }
   if (s.verify) {
     if (!s.trusted_certificate.empty()) {
       std::string why;
       if (!read_whole(s.trusted_certificate, &why)) {
-        *err = {"proxy_ssl_trusted_certificate",
+        *err = {TlsField::trusted_certificate,
                 "cannot read " + quoted(s.trusted_certificate) + ": " + why};
         return nullptr;
       }
       if (SSL_CTX_load_verify_locations(ctx, s.trusted_certificate.c_str(), nullptr) != 1) {
-        *err = {"proxy_ssl_trusted_certificate",
+        *err = {TlsField::trusted_certificate,
                 "invalid CA bundle " + quoted(s.trusted_certificate) + ": " + tls_error_text()};
         return nullptr;
       }
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-      *err = {"proxy_ssl_trusted_certificate",
+      *err = {TlsField::trusted_certificate,
               "cannot load the system CA certificates: " + tls_error_text()};
       return nullptr;
     }
@@ -354,11 +353,63 @@ std::shared_ptr<const TlsContext> TlsContext::build_client(const TlsClientSettin
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   if (!s.certificate.empty() &&
-      !load_key_pair(ctx, s.certificate, s.key, "proxy_ssl_certificate",
-                     "proxy_ssl_certificate_key", err))
+      !load_key_pair(ctx, s.certificate, s.key, err))
     return nullptr;
   ERR_clear_error();
   return c;
+}
+
+}  // namespace serverd
+
+namespace serverd {
+namespace {
+
+// A server's tls table key for each field.
+std::string_view server_key(TlsField field) {
+  switch (field) {
+    case TlsField::protocols:
+      return "protocols";
+    case TlsField::ciphers:
+      return "ciphers";
+    case TlsField::ciphersuites:
+      return "ciphersuites";
+    case TlsField::curves:
+      return "curves";
+    case TlsField::key:
+      return "key";
+    case TlsField::ocsp_response:
+      return "ocsp_response";
+    case TlsField::client_certificate:
+      return "client_certificate";
+    case TlsField::verify_client:
+      return "verify_client";
+    case TlsField::context:
+    case TlsField::certificate:
+    case TlsField::trusted_certificate:
+      break;
+  }
+  return "certificate";
+}
+
+}  // namespace
+
+void build_tls_contexts(LoadResult& result) {
+  if (!result.config || !result.errors.empty()) return;
+  for (ServerConfig& server : result.config->servers) {
+    if (!server.tls) continue;
+    TlsServerConfig& tls = *server.tls;
+    // One session context for every server: a handshake is resumed before SNI has switched the
+    // context, so per-server contexts would only make tickets fail after an SNI switch. Which
+    // server may use a resumed session is checked per request (client certificates).
+    TlsBuildError error;
+    tls.context = TlsContext::build_server(tls, "serverd", &error);
+    if (tls.context) continue;
+    SourcePos at = tls.pos;
+    for (const auto& [key, pos] : tls.key_pos)
+      if (key == server_key(error.field)) at = pos;
+    result.errors.add(at, error.message);
+  }
+  if (!result.errors.empty()) result.config.reset();
 }
 
 }  // namespace serverd

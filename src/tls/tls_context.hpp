@@ -2,8 +2,8 @@
 // OpenSSL contexts built from the config: one SSL_CTX per server with `tls = { ... }` (its
 // certificate chain, key, protocols, ciphers, curves, OCSP response, client verification, and
 // the shared callbacks for SNI, ALPN, session tickets and stapling), and client contexts for
-// upstream TLS. Built while the config loads (in the master), immutable afterwards, inherited by
-// the workers with the Config that owns them.
+// upstream TLS. Built right after the config loads (in the master), immutable afterwards,
+// inherited by the workers with the Config that owns them.
 #include <openssl/ssl.h>
 
 #include <filesystem>
@@ -13,13 +13,28 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/config_loader.hpp"
 
 namespace serverd {
 
-// Why a context could not be built: `key` names the config key at fault ("certificate", "key",
-// "protocols", ...) so the loader can point at it.
+// Which setting a context could not be built from. The caller maps it to its own config key
+// (a server's "certificate", or the matching key of a module) to point at it.
+enum class TlsField {
+  context,  // OpenSSL itself (no setting at fault)
+  protocols,
+  ciphers,
+  ciphersuites,
+  curves,
+  certificate,
+  key,
+  ocsp_response,
+  client_certificate,
+  verify_client,
+  trusted_certificate,
+};
+
 struct TlsBuildError {
-  std::string key;
+  TlsField field = TlsField::context;
   std::string message;
 };
 
@@ -54,17 +69,14 @@ class TlsContext {
   std::string ocsp_;  // DER
 };
 
+// Builds the SSL_CTX of every server with `tls = { ... }` in a freshly loaded config, recording
+// failures at the position of the key at fault. Run wherever a config is loaded (`-t`, start,
+// reload) before it is shared; a no-op when `result` already has errors.
+void build_tls_contexts(LoadResult& result);
+
 // The protocol names `protocols` accepts.
 bool valid_tls_protocol(std::string_view name);
 // Drains OpenSSL's error queue into one line ("" when empty).
 std::string tls_error_text();
-
-inline constexpr std::string_view kDefaultTlsCiphers =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-inline constexpr std::string_view kDefaultTlsCiphersuites =
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-inline constexpr std::string_view kDefaultTlsCurves = "X25519:prime256v1:secp384r1";
 
 }  // namespace serverd

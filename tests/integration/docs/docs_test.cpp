@@ -14,11 +14,12 @@
 
 #include <toml++/toml.h>
 
-#include "core/config_keys.hpp"
-#include "core/config_loader.hpp"
 #include "../harness/process_runner.hpp"
+#include "core/config_core_rows.hpp"
+#include "core/config_loader.hpp"
 #include "http/module.hpp"
 #include "modules/modules.hpp"
+#include "modules/return/return_module.hpp"
 
 namespace it = serverd::itest;
 namespace fs = std::filesystem;
@@ -88,8 +89,7 @@ Sections documented_keys() {
   return sections;
 }
 
-// The string literals of a `kName{...}` / `kName[] = {...}` table in a source file: the
-// loader's own key lists, so that a key added there and not to the manual fails this test.
+// The string literals of a `kName{...}` / `kName[] = {...}` table in a source file.
 std::vector<std::string> source_table(const std::string& file, const std::string& name) {
   const std::string text = read_file(source_dir() / file);
   const std::regex table_re(name + R"((\[\])?\s*(=\s*)?\{([^}]*)\})");
@@ -107,33 +107,41 @@ std::vector<std::string> source_table(const std::string& file, const std::string
   return keys;
 }
 
-std::vector<std::string> catalog_keys(serverd::ConfigLevel level) {
-  const serverd::KeyCatalog catalog(serverd::builtin_modules());
-  std::vector<std::string> keys;
-  for (std::string_view k : catalog.allowed(level)) keys.emplace_back(k);
-  return keys;
+// The manual's heading of a block level.
+const std::string& heading_of(serverd::ConfigLevel level) {
+  switch (level) {
+    case serverd::ConfigLevel::main:
+      return kMain;
+    case serverd::ConfigLevel::server:
+      return kServer;
+    case serverd::ConfigLevel::location:
+      break;
+  }
+  return kLocation;
 }
 
-// Every key the loader accepts, per table.
-Sections accepted_keys() {
+constexpr serverd::ConfigLevel kBlockLevels[] = {
+    serverd::ConfigLevel::main, serverd::ConfigLevel::server, serverd::ConfigLevel::location};
+
+// Every directive row, per table: core's tables, then each module's rows at every level they
+// allow (modules from the ordered module list).
+Sections directive_rows() {
   Sections s;
-  for (const auto& k : catalog_keys(serverd::ConfigLevel::main)) s[kMain].insert(k);
-  for (const auto& k : catalog_keys(serverd::ConfigLevel::server)) s[kServer].insert(k);
-  for (const auto& k : catalog_keys(serverd::ConfigLevel::location)) s[kLocation].insert(k);
-  for (const auto& k : source_table("src/core/config_loader.cpp", "kLogKeys")) s[kLog].insert(k);
-  for (const auto& k : source_table("src/core/config_loader.cpp", "kRotateKeys"))
-    s[kRotate].insert(k);
-  for (const auto& k : source_table("src/core/config_upstream.cpp", "kUpstreamKeys"))
-    s[kUpstream].insert(k);
-  for (const auto& k : source_table("src/core/config_upstream.cpp", "kUpstreamServerKeys"))
-    s[kUpstreamServer].insert(k);
-  for (const auto& k : source_table("src/core/config_upstream.cpp", "kHealthCheckKeys"))
-    s[kHealthCheck].insert(k);
-  for (const auto& k : source_table("src/core/config_server.cpp", "kListenKeys"))
-    s[kListen].insert(k);
-  for (const auto& k : source_table("src/core/config_server.cpp", "kTlsKeys")) s[kTls].insert(k);
-  for (const auto& k : source_table("modules/return/return_module.cpp", "kTableKeys"))
-    s[kReturn].insert(k);
+  for (const serverd::CoreTable& table : serverd::core_tables())
+    for (const serverd::Directive& row : table.rows)
+      s[std::string(table.heading)].insert(std::string(row.name));
+  for (const serverd::Module* m : serverd::builtin_modules())
+    for (const serverd::Directive& row : m->directives())
+      for (serverd::ConfigLevel level : kBlockLevels)
+        if (serverd::has_level(row.levels, level))
+          s[heading_of(level)].insert(std::string(row.name));
+  return s;
+}
+
+// Every key the loader accepts, per table: the rows, and the keys of `return = { ... }`.
+Sections accepted_keys() {
+  Sections s = directive_rows();
+  for (std::string_view k : serverd::return_table_keys()) s[kReturn].insert(std::string(k));
   return s;
 }
 
@@ -275,6 +283,33 @@ BOOST_AUTO_TEST_CASE(every_config_key_the_loader_accepts_is_in_server_toml_5) {
   for (const auto& top : source_table("src/core/config_loader.cpp", "kTopLevelKeys"))
     BOOST_TEST((documented.count("[" + top + "]") + documented.count("[[" + top + "]]")) == 1U,
                "top-level table \"" << top << "\" has no section in man/server.toml.5");
+}
+
+BOOST_AUTO_TEST_CASE(every_directive_row_is_documented_in_server_toml_5) {
+  const Sections documented = documented_keys();
+  const Sections rows = directive_rows();
+  BOOST_TEST(rows.size() >= 10U, "core's tables are missing from the directive rows");
+  // Every module of the ordered list, each of its rows at every level it allows.
+  for (const serverd::Module* m : serverd::builtin_modules()) {
+    BOOST_TEST_CONTEXT("module " << m->name()) {
+      BOOST_TEST(!m->directives().empty(), "a module without directive rows");
+      for (const serverd::Directive& row : m->directives()) {
+        bool somewhere = false;
+        for (serverd::ConfigLevel level : kBlockLevels) {
+          if (!serverd::has_level(row.levels, level)) continue;
+          somewhere = true;
+          const auto doc = documented.find(heading_of(level));
+          BOOST_TEST((doc != documented.end() && doc->second.count(std::string(row.name)) == 1U),
+                     "directive \"" << row.name << "\" of module " << m->name() << " in "
+                                    << heading_of(level)
+                                    << " is not documented in man/server.toml.5");
+        }
+        BOOST_TEST(somewhere, "directive \"" << row.name << "\" is allowed at no level");
+      }
+    }
+  }
+  // Core's tables, under their own headings.
+  require_documented(rows, documented, "directive rows");
 }
 
 BOOST_AUTO_TEST_CASE(every_key_in_an_effective_config_dump_is_documented) {

@@ -23,6 +23,31 @@ root = "html"
              "and \"root\" (module static)");
 }
 
+BOOST_AUTO_TEST_CASE(unknown_upstream_in_proxy_pass_suggests_a_close_name) {
+  const std::string config = R"([[upstream]]
+name = "app"
+servers = [{ address = "127.0.0.1:9000" }]
+[[server]]
+listen = "127.0.0.1:8080"
+[[server.location]]
+path = "/"
+proxy_pass = "http://NAME"
+)";
+  auto load = [&](const std::string& name) {
+    std::string text = config;
+    text.replace(text.find("NAME"), 4, name);
+    return load_config_text(text, "test.toml", "/etc/serverd", builtin_modules()).errors.to_string();
+  };
+  BOOST_TEST(load("ap") ==
+             "test.toml:8:14: proxy_pass \"http://ap\": no [[upstream]] of that name, and not a "
+             "host:port address; did you mean \"http://app\"?");
+  // Nothing close: no hint.
+  BOOST_TEST(load("backend") ==
+             "test.toml:8:14: proxy_pass \"http://backend\": no [[upstream]] of that name, and "
+             "not a host:port address");
+  BOOST_TEST(load("app") == "");
+}
+
 BOOST_AUTO_TEST_CASE(dump_round_trips_with_real_modules) {
   const ModuleList& modules = builtin_modules();
   const LoadResult first = load_config_text(R"([main]

@@ -61,6 +61,14 @@ BOOST_AUTO_TEST_CASE(wrong_type) {
              "table");
 }
 
+BOOST_AUTO_TEST_CASE(single_bracket_location_names_its_full_table) {
+  // [server.location] makes "location" a table of the last [[server]]: the fix is
+  // [[server.location]], not [[location]] (which would be a top-level table).
+  BOOST_TEST(load_errors("[[server]]\nlisten = \"8080\"\n[server.location]\npath = \"/\"\n") ==
+             "test.toml:3:1: \"location\" must be an array of tables (write "
+             "[[server.location]]), not a table");
+}
+
 BOOST_AUTO_TEST_CASE(integer_out_of_range) {
   BOOST_TEST(load_errors("[main]\nworker_processes = 0\n") ==
              "test.toml:2:20: \"worker_processes\" must be 1..1024, got 0");

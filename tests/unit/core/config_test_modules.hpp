@@ -6,11 +6,13 @@
 #include <string>
 
 #include "core/config_loader.hpp"
+#include "core/directive_rows.hpp"
 #include "http/module.hpp"
 
 namespace serverd::test {
 
 struct StringConf : ModuleConf {
+  StringConf() = default;
   explicit StringConf(std::string v) : value(std::move(v)) {}
   std::string value;
 };
@@ -20,12 +22,9 @@ struct StringConf : ModuleConf {
 class FakeProxyModule : public Module {
  public:
   std::string_view name() const override { return "proxy"; }
-  std::span<const ConfigKey> keys() const override { return kKeys; }
-  ModuleConfPtr configure(ConfigLevel, const toml::table& block, const ModuleConfPtr& parent,
-                          ConfigContext& ctx) const override {
-    auto v = ctx.get_string(block, "proxy_pass");
-    if (!v) return parent;
-    return std::make_shared<StringConf>(*v);
+  DirectiveTable directives() const override { return kRows; }
+  std::shared_ptr<ModuleConf> create(ConfigLevel, const ModuleConf*) const override {
+    return std::make_shared<StringConf>();
   }
   void validate(const Config& config, ConfigContext& ctx) const override {
     const std::size_t self = 0;  // always first in the test module lists
@@ -40,15 +39,17 @@ class FakeProxyModule : public Module {
       }
     }
   }
-  void dump(const ModuleConf& conf, toml::table& out) const override {
-    out.insert("proxy_pass", static_cast<const StringConf&>(conf).value);
-  }
   bool is_content_handler() const override { return true; }
   bool handles(const ModuleConf&) const override { return true; }
+  bool finish(ConfigLevel, ModuleConf&, const toml::table&, ConfigContext&,
+              bool had_errors) const override {
+    return !had_errors;
+  }
 
  private:
-  static constexpr std::array<ConfigKey, 1> kKeys{
-      {{"proxy_pass", static_cast<unsigned>(ConfigLevel::location), true}}};
+  static constexpr Directive kRows[] = {
+      rows::string<&StringConf::value>("proxy_pass", static_cast<unsigned>(ConfigLevel::location))
+          .handler()};
 };
 
 // Content handler owning `root` at server and location level; resolves it against the config
@@ -56,15 +57,13 @@ class FakeProxyModule : public Module {
 class FakeFilesModule : public Module {
  public:
   std::string_view name() const override { return "files"; }
-  std::span<const ConfigKey> keys() const override { return kKeys; }
-  ModuleConfPtr configure(ConfigLevel, const toml::table& block, const ModuleConfPtr& parent,
-                          ConfigContext& ctx) const override {
-    auto v = ctx.get_string(block, "root");
-    if (!v) return parent;
-    return std::make_shared<StringConf>(ctx.resolve_path(*v).string());
+  DirectiveTable directives() const override { return kRows; }
+  std::shared_ptr<ModuleConf> create(ConfigLevel, const ModuleConf*) const override {
+    return std::make_shared<StringConf>();
   }
-  void dump(const ModuleConf& conf, toml::table& out) const override {
-    out.insert("root", static_cast<const StringConf&>(conf).value);
+  bool finish(ConfigLevel, ModuleConf&, const toml::table&, ConfigContext&,
+              bool had_errors) const override {
+    return !had_errors;
   }
   bool is_content_handler() const override { return true; }
   bool handles(const ModuleConf& conf) const override {
@@ -72,8 +71,15 @@ class FakeFilesModule : public Module {
   }
 
  private:
-  static constexpr std::array<ConfigKey, 1> kKeys{
-      {{"root", ConfigLevel::server | ConfigLevel::location, true}}};
+  static void parse_root(const Directive& row, void* t, const toml::node& node,
+                         ConfigContext& ctx) {
+    if (auto v = ctx.read_string(node, row.name))
+      rows::field<&StringConf::value>(t) = ctx.resolve_path(*v).string();
+  }
+  static constexpr Directive kRows[] = {
+      rows::custom("root", ConfigLevel::server | ConfigLevel::location, parse_root,
+                   rows::string<&StringConf::value>("", 0).dump)
+          .handler()};
 };
 
 // Content handler owning `return` (location only): an integer status or { status, location }.
@@ -84,58 +90,59 @@ struct RedirectConf : ModuleConf {
 class FakeRedirectModule : public Module {
  public:
   std::string_view name() const override { return "redirect"; }
-  std::span<const ConfigKey> keys() const override { return kKeys; }
-  ModuleConfPtr configure(ConfigLevel, const toml::table& block, const ModuleConfPtr& parent,
-                          ConfigContext& ctx) const override {
-    const toml::node* node = block.get("return");
-    if (node == nullptr) return parent;
-    auto conf = std::make_shared<RedirectConf>();
-    if (const auto* t = node->as_table()) {
-      conf->status = ctx.get_integer(*t, "status", 100, 599).value_or(0);
-      conf->location = ctx.get_string(*t, "location").value_or("");
-    } else {
-      conf->status = ctx.get_integer(block, "return", 100, 599).value_or(0);
-    }
-    return conf;
-  }
-  void dump(const ModuleConf& conf, toml::table& out) const override {
-    const auto& c = static_cast<const RedirectConf&>(conf);
-    toml::table t;
-    t.insert("status", c.status);
-    t.insert("location", c.location);
-    out.insert("return", std::move(t));
+  DirectiveTable directives() const override { return kRows; }
+  std::shared_ptr<ModuleConf> create(ConfigLevel, const ModuleConf*) const override {
+    return std::make_shared<RedirectConf>();
   }
   bool is_content_handler() const override { return true; }
   bool handles(const ModuleConf&) const override { return true; }
 
  private:
-  static constexpr std::array<ConfigKey, 1> kKeys{
-      {{"return", static_cast<unsigned>(ConfigLevel::location), true}}};
+  static void parse_return(const Directive& row, void* t, const toml::node& node,
+                           ConfigContext& ctx) {
+    auto& conf = static_cast<RedirectConf&>(*static_cast<ModuleConf*>(t));
+    if (const auto* table = node.as_table()) {
+      conf.status = ctx.get_integer(*table, "status", 100, 599).value_or(0);
+      conf.location = ctx.get_string(*table, "location").value_or("");
+    } else {
+      conf.status = ctx.read_integer(node, row.name, 100, 599).value_or(0);
+    }
+  }
+  static void dump_return(const Directive& row, const void* t, DumpOut& out) {
+    const auto& c = static_cast<const RedirectConf&>(*static_cast<const ModuleConf*>(t));
+    toml::table table;
+    table.insert("status", c.status);
+    table.insert("location", c.location);
+    out.put(row.name, std::move(table));
+  }
+  static constexpr Directive kRows[] = {
+      rows::custom("return", static_cast<unsigned>(ConfigLevel::location), parse_return,
+                   dump_return)
+          .handler()};
 };
 
 // Not a content handler: `server_tokens` at every level, default true from [main] down.
 struct BoolConf : ModuleConf {
+  BoolConf() = default;
   explicit BoolConf(bool v) : value(v) {}
-  bool value;
+  bool value = true;
 };
 class FakeTokensModule : public Module {
  public:
   std::string_view name() const override { return "tokens"; }
-  std::span<const ConfigKey> keys() const override { return kKeys; }
-  ModuleConfPtr configure(ConfigLevel level, const toml::table& block, const ModuleConfPtr& parent,
-                          ConfigContext& ctx) const override {
-    auto v = ctx.get_bool(block, "server_tokens");
-    if (v) return std::make_shared<BoolConf>(*v);
-    if (level == ConfigLevel::main) return std::make_shared<BoolConf>(true);
-    return parent;
+  DirectiveTable directives() const override { return kRows; }
+  std::shared_ptr<ModuleConf> create(ConfigLevel, const ModuleConf*) const override {
+    return std::make_shared<BoolConf>();
   }
-  void dump(const ModuleConf& conf, toml::table& out) const override {
-    out.insert("server_tokens", static_cast<const BoolConf&>(conf).value);
+  ModuleConfPtr main_defaults() const override { return std::make_shared<BoolConf>(true); }
+  bool finish(ConfigLevel, ModuleConf&, const toml::table&, ConfigContext&,
+              bool had_errors) const override {
+    return !had_errors;
   }
 
  private:
-  static constexpr std::array<ConfigKey, 1> kKeys{
-      {{"server_tokens", ConfigLevel::main | ConfigLevel::server | ConfigLevel::location}}};
+  static constexpr Directive kRows[] = {rows::flag<&BoolConf::value>(
+      "server_tokens", ConfigLevel::main | ConfigLevel::server | ConfigLevel::location)};
 };
 
 // The list the loader tests use: proxy, files, redirect, tokens (indexes 0..3).

@@ -39,27 +39,27 @@ BOOST_AUTO_TEST_CASE(a_matching_pair_builds_with_modern_defaults) {
 BOOST_AUTO_TEST_CASE(errors_name_the_key_at_fault) {
   TlsBuildError error;
   BOOST_TEST(TlsContext::build_server(pair("a", "b"), "id", &error) == nullptr);
-  BOOST_TEST(error.key == "key");
+  BOOST_TEST((error.field == TlsField::key));
   BOOST_TEST(error.message.find("does not match certificate") != std::string::npos);
 
   BOOST_TEST(TlsContext::build_server(pair("missing", "a"), "id", &error) == nullptr);
-  BOOST_TEST(error.key == "certificate");
+  BOOST_TEST((error.field == TlsField::certificate));
   BOOST_TEST(error.message.find("No such file or directory") != std::string::npos);
 
   TlsServerConfig t = pair("a", "a");
   t.protocols = {"TLSv1.1"};
   BOOST_TEST(TlsContext::build_server(t, "id", &error) == nullptr);
-  BOOST_TEST(error.key == "protocols");
+  BOOST_TEST((error.field == TlsField::protocols));
 
   t = pair("a", "a");
   t.ciphers = "NOT-A-CIPHER";
   BOOST_TEST(TlsContext::build_server(t, "id", &error) == nullptr);
-  BOOST_TEST(error.key == "ciphers");
+  BOOST_TEST((error.field == TlsField::ciphers));
 
   t = pair("a", "a");
   t.curves = "nonsense";
   BOOST_TEST(TlsContext::build_server(t, "id", &error) == nullptr);
-  BOOST_TEST(error.key == "curves");
+  BOOST_TEST((error.field == TlsField::curves));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
