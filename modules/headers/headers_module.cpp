@@ -13,9 +13,46 @@
 namespace serverd {
 namespace {
 
+bool is_token_char(char c);
+
 constexpr ConfigKey kKeys[] = {
     {"add_header", ConfigLevel::server | ConfigLevel::location},
+    {"charset", ConfigLevel::server | ConfigLevel::location},
+    {"charset_types", ConfigLevel::server | ConfigLevel::location},
 };
+
+// Headers the handler or the HTTP layer already writes once: a configured one replaces it
+// instead of sending the name twice.
+bool replaces_builtin(std::string_view name) {
+  return iequals(name, "content-type") || iequals(name, "server");
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool valid_charset(std::string_view c) {
+  return !c.empty() && std::all_of(c.begin(), c.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '-' || ch == '_' ||
+           ch == '.' || ch == ':';
+  });
+}
+
+// A MIME type as "type/subtype" of token characters.
+bool valid_mime_type(std::string_view t) {
+  const auto slash = t.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == t.size()) return false;
+  return std::all_of(t.begin(), t.end(), [](char c) { return c == '/' || is_token_char(c); }) &&
+         t.find('/', slash + 1) == std::string_view::npos;
+}
 
 // Framing and connection management belong to the HTTP layer: a configured copy would
 // contradict the real one and corrupt the response.
@@ -103,31 +140,102 @@ void add_configured_headers(const HeadersConf& conf, const Request& request,
     std::string value = expand_variables(h.value, request, scheme);
     // A variable may bring request bytes: CR or LF must never start a header of their own.
     std::replace_if(value.begin(), value.end(), is_control, ' ');
-    response.headers.add(h.name, std::move(value));
+    if (replaces_builtin(h.name))
+      response.headers.set(h.name, std::move(value));
+    else
+      response.headers.add(h.name, std::move(value));
   }
+}
+
+std::vector<std::string> HeadersConf::default_charset_types() {
+  return {"text/html",       "text/xml",    "text/plain", "text/vnd.wap.wml",
+          "application/javascript", "application/rss+xml"};
+}
+
+void apply_charset(const HeadersConf& conf, Response& response) {
+  if (conf.charset.empty()) return;
+  const std::string* type = response.headers.find("content-type");
+  if (type == nullptr) return;
+  const std::string_view value = *type;
+  const std::string mime = lower(trim(value.substr(0, value.find(';'))));
+  if (std::find(conf.charset_types.begin(), conf.charset_types.end(), mime) ==
+      conf.charset_types.end())
+    return;
+  if (lower(value).find("charset=") != std::string::npos) return;  // never a second one
+  response.headers.set("Content-Type", std::string(trim(value)) + "; charset=" + conf.charset);
 }
 
 std::span<const ConfigKey> HeadersModule::keys() const {
   return kKeys;
 }
 
+namespace {
+
+// `charset = "utf-8"` or "off"; false after an error.
+bool read_charset(const toml::table& block, HeadersConf& conf, ConfigContext& ctx) {
+  const toml::node* node = block.get("charset");
+  if (node == nullptr) return true;
+  auto v = ctx.get_string(block, "charset");
+  if (!v) return false;
+  conf.charset_set = true;
+  if (*v == "off") {
+    conf.charset.clear();
+  } else if (!valid_charset(*v)) {
+    ctx.error(*node, fmt::format("`charset`: \"{}\" is not a charset name (e.g. \"utf-8\", or "
+                                 "\"off\")",
+                                 *v));
+    return false;
+  } else {
+    conf.charset = *v;
+  }
+  return true;
+}
+
+bool read_charset_types(const toml::table& block, HeadersConf& conf, ConfigContext& ctx) {
+  const toml::node* node = block.get("charset_types");
+  if (node == nullptr) return true;
+  auto types = ctx.get_string_list(block, "charset_types");
+  if (!types) return false;
+  std::vector<std::string> out;
+  for (const std::string& t : *types) {
+    if (!valid_mime_type(t)) {
+      ctx.error(*node, fmt::format("`charset_types`: \"{}\" is not a MIME type (type/subtype)",
+                                   t));
+      return false;
+    }
+    out.push_back(lower(t));
+  }
+  conf.charset_types = std::move(out);
+  conf.charset_types_set = true;
+  return true;
+}
+
+}  // namespace
+
 ModuleConfPtr HeadersModule::configure(ConfigLevel /*level*/, const toml::table& block,
                                        const ModuleConfPtr& parent, ConfigContext& ctx) const {
   const toml::node* node = block.get("add_header");
-  if (node == nullptr) return parent;
-  const toml::table* table = node->as_table();
-  if (table == nullptr) {
-    ctx.error(*node, "`add_header` must be a table of header = value, e.g. "
-                     "add_header = { \"X-Frame-Options\" = \"DENY\" }");
+  if (node == nullptr && !block.contains("charset") && !block.contains("charset_types"))
     return parent;
-  }
-  auto conf = std::make_shared<HeadersConf>();
-  bool ok = true;
-  for (const auto& [key, value] : *table) {
-    if (auto h = read_header(key.str(), value, ctx)) {
-      conf->headers.push_back(std::move(*h));
-    } else {
-      ok = false;
+  // charset and charset_types inherit key by key; add_header as a whole list.
+  auto conf = parent ? std::make_shared<HeadersConf>(static_cast<const HeadersConf&>(*parent))
+                     : std::make_shared<HeadersConf>();
+  bool ok = read_charset(block, *conf, ctx) && read_charset_types(block, *conf, ctx);
+  if (node != nullptr) {
+    const toml::table* table = node->as_table();
+    if (table == nullptr) {
+      ctx.error(*node, "`add_header` must be a table of header = value, e.g. "
+                       "add_header = { \"X-Frame-Options\" = \"DENY\" }");
+      return parent;
+    }
+    conf->headers.clear();
+    conf->headers_set = true;
+    for (const auto& [key, value] : *table) {
+      if (auto h = read_header(key.str(), value, ctx)) {
+        conf->headers.push_back(std::move(*h));
+      } else {
+        ok = false;
+      }
     }
   }
   // An empty table is meaningful: it stops the server's headers from applying here.
@@ -149,13 +257,21 @@ void HeadersModule::dump(const ModuleConf& mc, toml::table& out) const {
     }
   }
   t.is_inline(true);
-  out.insert_or_assign("add_header", std::move(t));
+  if (conf.headers_set || !conf.headers.empty()) out.insert_or_assign("add_header", std::move(t));
+  if (conf.charset_set || !conf.charset.empty())
+    out.insert_or_assign("charset", conf.charset.empty() ? std::string("off") : conf.charset);
+  if (conf.charset_types_set) {
+    toml::array types;
+    for (const auto& type : conf.charset_types) types.push_back(type);
+    out.insert_or_assign("charset_types", std::move(types));
+  }
 }
 
 void HeadersModule::filter_headers(Exchange& exchange, Response& response,
                                    const ModuleConf& mc) const {
-  add_configured_headers(static_cast<const HeadersConf&>(mc), exchange.request(), exchange.scheme(),
-                         response);
+  const auto& conf = static_cast<const HeadersConf&>(mc);
+  add_configured_headers(conf, exchange.request(), exchange.scheme(), response);
+  apply_charset(conf, response);
 }
 
 }  // namespace serverd

@@ -6,6 +6,7 @@
 
 #include "core/config_build.hpp"
 #include "core/toml_types.hpp"
+#include "http/router.hpp"
 #include "tls/tls_context.hpp"
 
 namespace serverd {
@@ -98,9 +99,21 @@ void load_listen(const toml::table& t, ServerConfig& server, ConfigContext& ctx)
 bool valid_wildcard(std::string_view name) {
   const auto star = name.find('*');
   if (star == std::string_view::npos) return true;
-  // Only "*.rest" with a non-empty rest and no second star, as nginx's leading wildcards.
-  return star == 0 && name.size() > 2 && name[1] == '.' &&
-         name.find('*', 1) == std::string_view::npos;
+  if (name.find('*', star + 1) != std::string_view::npos) return false;
+  // "*.rest" or "rest.*" with a non-empty rest, as nginx's leading and trailing wildcards.
+  return name.size() > 2 && ((star == 0 && name[1] == '.') ||
+                             (star == name.size() - 1 && name[star - 1] == '.'));
+}
+
+// "~regex" names: the error text when the regex does not compile, else empty.
+std::string server_name_regex_error(std::string_view name) {
+  try {
+    compile_server_name_regex(name.substr(1));
+    return {};
+  } catch (const std::regex_error& e) {
+    return std::string("invalid server_name regex ") + in_quotes(std::string(name)) + ": " +
+           e.what();
+  }
 }
 
 void load_server_names(const toml::table& t, ServerConfig& server, ServerNotes& notes,
@@ -112,6 +125,15 @@ void load_server_names(const toml::table& t, ServerConfig& server, ServerNotes& 
   for (std::size_t i = 0; i < names->size(); ++i) {
     const toml::node& item = array != nullptr ? *array->get(i) : node;
     std::string name = (*names)[i];
+    if (name.starts_with("~")) {  // a regex keeps its case ("\\D" is not "\\d")
+      if (auto error = server_name_regex_error(name); !error.empty()) {
+        ctx.error(item, error);
+        continue;
+      }
+      server.server_names.push_back(std::move(name));
+      notes.name_pos.push_back(ctx.pos(item));
+      continue;
+    }
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (!valid_wildcard(name)) {

@@ -230,8 +230,8 @@ void Connection::parse_input() {
 }
 
 void Connection::on_head() {
-  const Request& req = slot_->request;
-  server_conf_ = &servers_.select(req.host());
+  Request& req = slot_->request;
+  server_conf_ = &servers_.select(req.host(), &req.server_name_captures_);
   location_ = servers_.locations(*server_conf_).match(req.path());
   dispatched_ = true;
   // A server that requires client certificates answers only connections that presented one:
@@ -329,8 +329,9 @@ void Connection::respond(Response&& response) {
 void Connection::write_head(const Response& r, std::uint64_t content_length, Framing framing) {
   fmt::memory_buffer head;
   auto out = std::back_inserter(head);
-  fmt::format_to(out, "HTTP/1.1 {} {}\r\nServer: serverd\r\nDate: {}\r\n", r.status,
-                 status_reason(r.status), owner_.date());
+  // A configured Server header (add_header) replaces ours.
+  fmt::format_to(out, "HTTP/1.1 {} {}\r\n{}Date: {}\r\n", r.status, status_reason(r.status),
+                 r.headers.has("server") ? "" : "Server: serverd\r\n", owner_.date());
   const bool switching = r.status == 101;
   for (const auto& h : r.headers) {
     // Framing is ours: a module cannot desynchronise the connection.

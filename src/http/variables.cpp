@@ -31,6 +31,13 @@ bool header_name_matches(std::string_view header, std::string_view var_suffix) {
 bool append_variable(std::string& out, std::string_view name, const Request& request,
                      std::string_view scheme) {
   constexpr std::string_view kHttpPrefix = "http_";
+  if (name.size() == 1 && name[0] >= '1' && name[0] <= '9') {
+    // A capture of the server_name regex that chose the server; empty when there is none.
+    const auto& groups = request.server_name_captures_;
+    const auto n = static_cast<std::size_t>(name[0] - '0');
+    if (n < groups.size()) out.append(groups[n]);
+    return true;
+  }
   if (name.starts_with(kHttpPrefix) && name.size() > kHttpPrefix.size()) {
     const std::string_view wanted = name.substr(kHttpPrefix.size());
     for (const auto& h : request.headers()) {
@@ -116,6 +123,9 @@ void append_expanded(std::string& out, std::string_view tmpl, const Request& req
       // Only a well-formed "${name}" counts; anything else is literal text.
       for (std::size_t k = name_begin; k < name_end; ++k)
         if (!is_name_char(tmpl[k])) name_end = name_begin;
+    } else if (name_begin < tmpl.size() && tmpl[name_begin] >= '1' && tmpl[name_begin] <= '9') {
+      name_end = name_begin + 1;  // "$1st" is capture 1 followed by "st", as in nginx
+      next = name_end;
     } else {
       while (name_end < tmpl.size() && is_name_char(tmpl[name_end])) ++name_end;
       next = name_end;

@@ -18,6 +18,8 @@
 //   $ssl_client_s_dn the verified client certificate's subject (RFC 2253), else empty
 //   $ssl_client_verify "SUCCESS" with a verified client certificate, "NONE" without one
 //   $ssl_session_reused "r" when the TLS session was resumed, else "."
+//   $1..$9           groups of the server_name regex that selected the server (numbered only:
+//                    std::regex has no named groups); empty when there is none
 //
 // `${name}` delimits a name followed by name characters ("${uri}x"). An unknown variable, a
 // lone '$' or an unterminated "${" is copied as written, so a template never fails to expand.
