@@ -1,6 +1,7 @@
 // The control socket `<pid_file>.ctl` goes away with the master on every clean exit (QUIT, TERM,
 // INT), but a binary upgrade leaves it to the new master, which answers on it.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
@@ -23,8 +24,12 @@ void check_removed_after(int signo) {
   const fs::path ctl = control_path(server.dir());
   BOOST_REQUIRE_MESSAGE(it::wait_until([&] { return fs::exists(ctl); }, 5s),
                         "no control socket: " << server.diagnostics());
+  server.expect_clean_exit(false);  // it exits here, on our signal
   server.process().send_signal(signo);
   BOOST_REQUIRE_MESSAGE(server.process().wait_exit(10s), "no exit after signal " << signo);
+  const auto status = server.process().wait_status();
+  BOOST_TEST((status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0),
+             "signal " << signo << ": wait status " << status.value_or(-1));
   BOOST_TEST(!fs::exists(ctl), "signal " << signo << " left " << ctl);
   BOOST_TEST(!fs::exists(server.dir() / "serverd.pid"));
 }
