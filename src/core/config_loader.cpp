@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "core/config_build.hpp"
+#include "core/log.hpp"
 #include "core/toml_types.hpp"
 #include "core/unique_fd.hpp"
 
@@ -113,6 +114,14 @@ void load_rotate(const toml::table& log, LoadState& st) {
   if (auto v = ctx.get_bool(*t, "compress")) rotate.compress = *v;
 }
 
+// "syslog:server=..." is a target, not a path: checked here, kept as written.
+std::string load_syslog_target(const std::string& value, const toml::node& node,
+                               ConfigContext& ctx) {
+  if (auto error = syslog_target_error(value); !error.empty())
+    ctx.error(node, "invalid error_log \"" + value + "\": " + error);
+  return value;
+}
+
 void load_log(const toml::table& root, LoadState& st) {
   const toml::table* t = table_at(root, "log", st.ctx);
   if (t == nullptr) return;
@@ -123,7 +132,9 @@ void load_log(const toml::table& root, LoadState& st) {
     if (v->empty()) {
       ctx.error(*t->get("error_log"), "\"error_log\" must be \"stderr\" or a path, not empty");
     } else {
-      log.error_log = *v == "stderr" ? *v : ctx.resolve_path(*v).string();
+      log.error_log = *v == "stderr"              ? *v
+                      : v->starts_with("syslog:") ? load_syslog_target(*v, *t->get("error_log"), ctx)
+                                                  : ctx.resolve_path(*v).string();
     }
   }
   if (auto v = ctx.get_enum(*t, "level", {"trace", "debug", "info", "warn", "error", "critical"}))
