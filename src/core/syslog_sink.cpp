@@ -1,12 +1,11 @@
 #include "core/syslog_sink.hpp"
 
-#include <netdb.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <netdb.h>
 #include <spdlog/pattern_formatter.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -19,10 +18,10 @@ namespace serverd {
 namespace {
 
 constexpr std::array<std::string_view, 24> kFacilities = {
-    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "audit",  "alert",  "clock",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
-constexpr std::array<std::string_view, 8> kSeverities = {"emerg", "alert", "crit", "error",
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock",
+    "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7"};
+constexpr std::array<std::string_view, 8> kSeverities = {"emerg", "alert",  "crit", "error",
                                                          "warn",  "notice", "info", "debug"};
 
 template <std::size_t N>
@@ -52,10 +51,10 @@ bool resolve_udp(std::string_view server, SyslogTarget& t, std::string* error) {
     host = std::string(server.substr(0, colon));
     port = std::string(server.substr(colon + 1));
   }
-  const bool numeric_port = !port.empty() && port.size() <= 5 &&
-                            std::all_of(port.begin(), port.end(), [](char c) {
-                              return std::isdigit(static_cast<unsigned char>(c)) != 0;
-                            });
+  const bool numeric_port =
+      !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) != 0;
+      });
   if (!numeric_port || std::stoi(port) < 1 || std::stoi(port) > 65535) {
     *error = "invalid port \"" + port + "\" in server \"" + std::string(server) + "\"";
     return false;
@@ -111,8 +110,8 @@ std::optional<SyslogTarget> parse_syslog_target(std::string_view value, std::str
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     const auto eq = param.find('=');
     const std::string_view key = param.substr(0, eq);
-    const std::string_view val = eq == std::string_view::npos ? std::string_view()
-                                                              : param.substr(eq + 1);
+    const std::string_view val =
+        eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
     const std::string prefix = "syslog parameter \"" + std::string(param) + "\": ";
     if (key == "nohostname" && eq == std::string_view::npos) {
       t.nohostname = true;
@@ -136,15 +135,17 @@ std::optional<SyslogTarget> parse_syslog_target(std::string_view value, std::str
     } else if (key == "facility") {
       t.facility = index_of(kFacilities, val);
       if (t.facility < 0) {
-        *error = prefix + "unknown facility (kern, user, mail, daemon, auth, syslog, lpr, news, "
-                          "uucp, cron, authpriv, ftp, ntp, audit, alert, clock, local0..local7)";
+        *error = prefix +
+                 "unknown facility (kern, user, mail, daemon, auth, syslog, lpr, news, "
+                 "uucp, cron, authpriv, ftp, ntp, audit, alert, clock, local0..local7)";
         return std::nullopt;
       }
     } else if (key == "severity") {
       const int s = index_of(kSeverities, val);
       if (s < 0) {
-        *error = prefix + "unknown severity (emerg, alert, crit, error, warn, notice, info, "
-                          "debug)";
+        *error = prefix +
+                 "unknown severity (emerg, alert, crit, error, warn, notice, info, "
+                 "debug)";
         return std::nullopt;
       }
       t.severity = s;
@@ -161,8 +162,9 @@ std::optional<SyslogTarget> parse_syslog_target(std::string_view value, std::str
     }
   }
   if (!have_server) {
-    *error = "syslog needs server=, as in \"syslog:server=127.0.0.1\" or "
-             "\"syslog:server=unix:/dev/log\"";
+    *error =
+        "syslog needs server=, as in \"syslog:server=127.0.0.1\" or "
+        "\"syslog:server=unix:/dev/log\"";
     return std::nullopt;
   }
   return t;
@@ -171,12 +173,18 @@ std::optional<SyslogTarget> parse_syslog_target(std::string_view value, std::str
 int syslog_severity(spdlog::level::level_enum level) {
   switch (level) {
     case spdlog::level::trace:
-    case spdlog::level::debug: return 7;
-    case spdlog::level::info: return 6;
-    case spdlog::level::warn: return 4;
-    case spdlog::level::err: return 3;
-    case spdlog::level::critical: return 2;
-    default: return 6;
+    case spdlog::level::debug:
+      return 7;
+    case spdlog::level::info:
+      return 6;
+    case spdlog::level::warn:
+      return 4;
+    case spdlog::level::err:
+      return 3;
+    case spdlog::level::critical:
+      return 2;
+    default:
+      return 6;
   }
 }
 
@@ -185,8 +193,9 @@ std::string format_syslog_line(int pri, std::string_view hostname, std::string_v
   // TIMESTAMP: local time with microseconds and the UTC offset, "+hh:mm" (RFC 5424 §6.2.3).
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          now.time_since_epoch()).count() % 1'000'000;
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+      1'000'000;
   std::tm tm{};
   ::localtime_r(&secs, &tm);
   const long offset = tm.tm_gmtoff / 60;

@@ -7,10 +7,9 @@
 //
 // spdlog 1.10 has a udp_sink (no syslog framing, no unix sockets) and a syslog_sink (syslog(3):
 // /dev/log only, one process-wide openlog() identity), so the sink is written here.
-#include <sys/socket.h>
-
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <optional>
@@ -22,17 +21,19 @@
 namespace serverd {
 
 struct SyslogTarget {
-  std::string server;             // as written: "127.0.0.1:514", "[::1]", "unix:/dev/log"
-  sockaddr_storage address{};     // resolved at load time
+  std::string server;          // as written: "127.0.0.1:514", "[::1]", "unix:/dev/log"
+  sockaddr_storage address{};  // resolved at load time
   socklen_t address_length = 0;
-  int facility = 23;              // local7
-  std::optional<int> severity;    // 0..7; the error log uses each message's level instead
+  int facility = 23;            // local7
+  std::optional<int> severity;  // 0..7; the error log uses each message's level instead
   std::string tag = "serverd";
   bool nohostname = false;
 };
 
 constexpr std::string_view kSyslogPrefix = "syslog:";
-inline bool is_syslog_target(std::string_view value) { return value.starts_with(kSyslogPrefix); }
+inline bool is_syslog_target(std::string_view value) {
+  return value.starts_with(kSyslogPrefix);
+}
 
 // Parses "syslog:..."; nullopt and the reason in *error when a parameter is invalid.
 std::optional<SyslogTarget> parse_syslog_target(std::string_view value, std::string* error);

@@ -17,7 +17,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-fs::path control_path(const it::TempDir& dir) { return dir / "serverd.pid.ctl"; }
+fs::path control_path(const it::TempDir& dir) {
+  return dir / "serverd.pid.ctl";
+}
 
 void check_removed_after(int signo) {
   it::TestServer server(it::simple_config());
@@ -38,9 +40,15 @@ void check_removed_after(int signo) {
 
 BOOST_AUTO_TEST_SUITE(control_socket_cleanup)
 
-BOOST_AUTO_TEST_CASE(quit_removes_the_control_socket) { check_removed_after(SIGQUIT); }
-BOOST_AUTO_TEST_CASE(term_removes_the_control_socket) { check_removed_after(SIGTERM); }
-BOOST_AUTO_TEST_CASE(int_removes_the_control_socket) { check_removed_after(SIGINT); }
+BOOST_AUTO_TEST_CASE(quit_removes_the_control_socket) {
+  check_removed_after(SIGQUIT);
+}
+BOOST_AUTO_TEST_CASE(term_removes_the_control_socket) {
+  check_removed_after(SIGTERM);
+}
+BOOST_AUTO_TEST_CASE(int_removes_the_control_socket) {
+  check_removed_after(SIGINT);
+}
 
 BOOST_AUTO_TEST_CASE(an_upgrade_keeps_it_for_the_new_master) {
   it::ReturnConfig c;

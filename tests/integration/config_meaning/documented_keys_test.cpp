@@ -2,16 +2,16 @@
 // that sets it to a value other than its default; `serverd -t` must accept that config and
 // `serverd -T` must show the value at the key's place. A documented key without an entry here
 // fails the test, so a new key comes with its proof.
-#include <boost/test/unit_test.hpp>
+#include <toml++/toml.h>
+
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "../harness/ports.hpp"
 #include "../harness/process_runner.hpp"
@@ -56,10 +56,9 @@ struct Probe {
   std::vector<std::pair<std::string, std::string>> extra;
 };
 
-const std::string kMain = "[main]", kLog = "[log]", kRotate = "[log.rotate]",
-                  kUp = "[[upstream]]", kUpServer = "[[upstream]] servers",
-                  kHealth = "[[upstream]] health_check", kServer = "[[server]]",
-                  kListen = "[[server]] listen", kTls = "[[server]] tls",
+const std::string kMain = "[main]", kLog = "[log]", kRotate = "[log.rotate]", kUp = "[[upstream]]",
+                  kUpServer = "[[upstream]] servers", kHealth = "[[upstream]] health_check",
+                  kServer = "[[server]]", kListen = "[[server]] listen", kTls = "[[server]] tls",
                   kLoc = "[[server.location]]", kReturn = "[[server.location]] return";
 
 // Keys that proxy/access-log/static/headers/core accept at both server and location level.
@@ -80,10 +79,10 @@ std::map<std::string, Probe> shared_http_probes() {
       {"proxy_ssl_trusted_certificate", {"\"ca.pem\"", "ca.pem\"", {}}},
       {"proxy_ssl_server_name", {"false", "", {}}},
       {"proxy_ssl_name", {"\"backend.test\"", "", {}}},
-      {"proxy_ssl_certificate", {"\"a.pem\"", "a.pem\"",
-                                 {{"", "proxy_ssl_certificate_key = \"a.key\""}}}},
-      {"proxy_ssl_certificate_key", {"\"a.key\"", "a.key\"",
-                                     {{"", "proxy_ssl_certificate = \"a.pem\""}}}},
+      {"proxy_ssl_certificate",
+       {"\"a.pem\"", "a.pem\"", {{"", "proxy_ssl_certificate_key = \"a.key\""}}}},
+      {"proxy_ssl_certificate_key",
+       {"\"a.key\"", "a.key\"", {{"", "proxy_ssl_certificate = \"a.pem\""}}}},
       {"access_log", {"\"probe.log\"", "probe.log\"", {}}},
       {"access_log_format", {"\"json\"", "", {}}},
       {"access_log_buffer", {"\"8KiB\"", "", {}}},
@@ -138,18 +137,17 @@ std::map<std::string, std::map<std::string, Probe>> probes() {
       {"backup", {"true", "", {}}},
   };
   p[kHealth] = {
-      {"path", {"\"/hc\"", "", {}}},
-      {"interval", {"\"7s\"", "", {}}},
-      {"timeout", {"\"2s\"", "", {}}},
-      {"rise", {"5", "", {}}},
-      {"fall", {"6", "", {}}},
-      {"status", {"[204]", "", {}}},
+      {"path", {"\"/hc\"", "", {}}},   {"interval", {"\"7s\"", "", {}}},
+      {"timeout", {"\"2s\"", "", {}}}, {"rise", {"5", "", {}}},
+      {"fall", {"6", "", {}}},         {"status", {"[204]", "", {}}},
   };
   p[kServer] = shared_http_probes();
   p[kServer].merge(std::map<std::string, Probe>{
       {"listen", {"[\"127.0.0.1:{PORT2}\"]", "127.0.0.1:{PORT2}", {}}},
-      {"server_name", {"[\"probe.test\", \".example.org\", \"~^api\\\\.\"]",
-                       "[\"probe.test\",\".example.org\",\"~^api\\.\"]", {}}},
+      {"server_name",
+       {"[\"probe.test\", \".example.org\", \"~^api\\\\.\"]",
+        "[\"probe.test\",\".example.org\",\"~^api\\.\"]",
+        {}}},
       {"max_uri_length", {"\"4KiB\"", "", {}}},
       {"max_header_size", {"\"8KiB\"", "", {}}},
       {"client_header_timeout", {"\"13s\"", "", {}}},
@@ -191,7 +189,8 @@ std::map<std::string, std::map<std::string, Probe>> probes() {
       {"status", {"302", "", {{kReturn, "location = \"/x\""}}}},
       {"location", {"\"/moved\"", "", {{kReturn, "status = 301"}}}},
       {"body", {"\"probe body\"", "", {{kReturn, "status = 200"}}}},
-      {"content_type", {"\"text/x-probe\"", "", {{kReturn, "status = 200"}, {kReturn, "body = \"b\""}}}},
+      {"content_type",
+       {"\"text/x-probe\"", "", {{kReturn, "status = 200"}, {kReturn, "body = \"b\""}}}},
   };
   return p;
 }
@@ -247,9 +246,9 @@ std::string config_for(const std::string& table, const std::string& key, const P
   for (const auto& [where, line] : probe.extra) t[where.empty() ? table : where].set(line);
   if (!(table == kServer && key == "location")) t[table].set(key + " = " + probe.value);
   // A location answers with one handler: drop the default `return` when another one is probed.
-  const bool other_handler = table == kLoc && (key == "root" || key == "alias" ||
-                                               key == "proxy_pass" || key == "return" ||
-                                               key == "index" || key == "default_type");
+  const bool other_handler =
+      table == kLoc && (key == "root" || key == "alias" || key == "proxy_pass" || key == "return" ||
+                        key == "index" || key == "default_type");
   const bool server_return = table == kServer && key == "return";
   if (!(table == kLoc && key == "return") && !other_handler && !server_return)
     t[kLoc].set("return = " + t[kReturn].inline_table());
@@ -277,7 +276,8 @@ std::string config_for(const std::string& table, const std::string& key, const P
   if (!up.has("servers")) up.set("servers = [" + t[kUpServer].inline_table() + "]");
   if (table == kHealth) up.set("health_check = " + t[kHealth].inline_table());
   c += "[[upstream]]\n" + up.block() + "\n";
-  if (table == kUp && key == "name") c += "[[upstream]]\nname = \"app\"\nservers = [{ address = \"127.0.0.1:9\" }]\n\n";
+  if (table == kUp && key == "name")
+    c += "[[upstream]]\nname = \"app\"\nservers = [{ address = \"127.0.0.1:9\" }]\n\n";
   Lines server = t[kServer];
   if (!server.has("listen")) server.set("listen = [" + t[kListen].inline_table() + "]");
   c += "[[server]]\n" + server.block() + "\n";
@@ -371,7 +371,8 @@ BOOST_AUTO_TEST_CASE(every_documented_key_is_read_and_dumped) {
     BOOST_TEST_CONTEXT(section << " " << key) {
       const auto s = table.find(section);
       const bool known = s != table.end() && s->second.count(key) == 1;
-      BOOST_TEST(known, "man/server.toml.5 documents " << section << " " << key
+      BOOST_TEST(known, "man/server.toml.5 documents "
+                            << section << " " << key
                             << " but tests/integration/config_meaning/documented_keys_test.cpp "
                                "has no probe for it: add one");
       if (!known) continue;
@@ -390,7 +391,8 @@ BOOST_AUTO_TEST_CASE(every_documented_key_is_read_and_dumped) {
         continue;
       }
       const toml::node* value = dumped_value(root, section, key);
-      if (section == kServer && key == "location") value = root["server"][0]["location"][1]["path"].node();
+      if (section == kServer && key == "location")
+        value = root["server"][0]["location"][1]["path"].node();
       BOOST_TEST(value != nullptr, "-T does not show " << key << ":\n" << r.out);
       if (value == nullptr) continue;
       std::ostringstream shown;

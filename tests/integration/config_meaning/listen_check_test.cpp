@@ -46,7 +46,8 @@ BOOST_AUTO_TEST_CASE(an_address_held_by_another_process_fails_the_check) {
   const int free_port = it::pick_free_port();
   const std::string config = it::config_prelude() +
                              "[[server]]\n"
-                             "listen = [\"127.0.0.1:" + std::to_string(free_port) +
+                             "listen = [\"127.0.0.1:" +
+                             std::to_string(free_port) +
                              "\", \"127.0.0.1:" + std::to_string(holder.port) + "\"]\n";
   const auto path = dir.write("s.toml", config);
   const auto r = it::run_serverd({"-t", "-c", path.string()});
@@ -56,9 +57,9 @@ BOOST_AUTO_TEST_CASE(an_address_held_by_another_process_fails_the_check) {
   const auto at = config.find(held);
   const auto line_start = config.rfind('\n', at) + 1;
   const auto line = 1 + std::count(config.begin(), config.begin() + static_cast<long>(at), '\n');
-  const std::string expected = path.string() + ":" + std::to_string(line) + ":" +
-                               std::to_string(at - line_start + 1) + ": listen address 127.0.0.1:" +
-                               std::to_string(holder.port) + " is already in use\n";
+  const std::string expected =
+      path.string() + ":" + std::to_string(line) + ":" + std::to_string(at - line_start + 1) +
+      ": listen address 127.0.0.1:" + std::to_string(holder.port) + " is already in use\n";
   BOOST_TEST(r.err.starts_with(expected), r.err);
   BOOST_TEST(r.err.find(std::to_string(free_port) + " is already") == std::string::npos);
   BOOST_TEST(r.err.find("test failed") != std::string::npos);

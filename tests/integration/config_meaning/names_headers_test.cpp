@@ -14,10 +14,13 @@ namespace {
 std::string named_server(const std::string& names, const std::string& body) {
   return "[[server]]\n"
          "listen = [\"127.0.0.1:{PORT}\"]\n"
-         "server_name = " + names + "\n"
+         "server_name = " +
+         names +
+         "\n"
          "  [[server.location]]\n"
          "  path = \"/\"\n"
-         "  return = { status = 200, body = \"" + body + "\" }\n\n";
+         "  return = { status = 200, body = \"" +
+         body + "\" }\n\n";
 }
 
 }  // namespace
@@ -40,8 +43,9 @@ BOOST_AUTO_TEST_CASE(regex_suffix_and_trailing_server_names_route_with_captures)
 
 BOOST_AUTO_TEST_CASE(invalid_server_names_fail_the_check_at_their_position) {
   it::TempDir dir;
-  const auto path = dir.write("s.toml", "[[server]]\nlisten = \"127.0.0.1:1\"\n"
-                                        "server_name = [\"ok.test\", \"~^api(\"]\n");
+  const auto path = dir.write("s.toml",
+                              "[[server]]\nlisten = \"127.0.0.1:1\"\n"
+                              "server_name = [\"ok.test\", \"~^api(\"]\n");
   const auto r = it::run_serverd({"-t", "-c", path.string()});
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(r.err.find(path.string() + ":3:27: invalid server_name regex \"~^api(\"") !=

@@ -2,11 +2,11 @@
 // 127.0.0.1 or a unix datagram socket, with facility/tag/nohostname applied, survives USR1
 // (reopen) without a file appearing, is left alone by log rotation, and invalid parameters are
 // config errors at the value's position.
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -77,7 +77,9 @@ class Receiver {
 
 std::string syslog_config(const std::string& target, const std::string& extra_log = "") {
   return "[main]\npid_file = \"serverd.pid\"\nworker_processes = 1\n\n"
-         "[log]\nerror_log = \"" + target + "\"\nlevel = \"info\"\n" + extra_log + "\n"
+         "[log]\nerror_log = \"" +
+         target + "\"\nlevel = \"info\"\n" + extra_log +
+         "\n"
          "[[server]]\nlisten = [\"127.0.0.1:{PORT}\"]\n"
          "  [[server.location]]\n  path = \"/\"\n  return = { status = 200, body = \"ok\" }\n";
 }
@@ -105,8 +107,8 @@ BOOST_AUTO_TEST_CASE(udp_messages_are_rfc5424_with_facility_and_tag) {
   BOOST_TEST(m[3].str() == host);
   BOOST_TEST(m[4].str() == "edge_1");
   BOOST_TEST(m[5].str() == std::to_string(server.process().pid()));
-  BOOST_TEST(m[6].str() == "[info] master: listening on 127.0.0.1:" +
-                               std::to_string(server.port()));
+  BOOST_TEST(m[6].str() ==
+             "[info] master: listening on 127.0.0.1:" + std::to_string(server.port()));
   // No file of the target's name appears anywhere.
   for (const auto& e : fs::recursive_directory_iterator(server.dir().path()))
     BOOST_TEST(e.path().filename().string().find("syslog") == std::string::npos, e.path());
@@ -129,7 +131,7 @@ BOOST_AUTO_TEST_CASE(unix_socket_default_facility_and_nohostname) {
   std::smatch m;
   BOOST_REQUIRE_MESSAGE(std::regex_match(line, m, kRfc5424), line);
   BOOST_TEST(m[1].str() == "190");  // local7 (23) * 8 + info (6)
-  BOOST_TEST(m[3].str() == "-");     // nohostname: NILVALUE
+  BOOST_TEST(m[3].str() == "-");    // nohostname: NILVALUE
   BOOST_TEST(m[4].str() == "serverd");
   BOOST_TEST(m[6].str().starts_with("[info] master: started worker"), m[6].str());
   // Workers log through it too, with their role.
@@ -172,13 +174,14 @@ BOOST_AUTO_TEST_CASE(invalid_syslog_parameters_are_config_errors) {
                r.err);
     BOOST_TEST(r.err.find(why) != std::string::npos, r.err);
   }
-  const auto path = dir.write("a.toml", "[[server]]\nlisten = \"127.0.0.1:1\"\n"
-                                        "access_log = \"syslog:server=127.0.0.1\"\n");
+  const auto path = dir.write("a.toml",
+                              "[[server]]\nlisten = \"127.0.0.1:1\"\n"
+                              "access_log = \"syslog:server=127.0.0.1\"\n");
   const auto r = it::run_serverd({"-t", "-c", path.string()});
   BOOST_TEST(r.exit_code == 1);
-  BOOST_TEST(r.err.find(path.string() + ":3:14: `access_log` cannot go to syslog") !=
-                 std::string::npos,
-             r.err);
+  BOOST_TEST(
+      r.err.find(path.string() + ":3:14: `access_log` cannot go to syslog") != std::string::npos,
+      r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
