@@ -252,17 +252,16 @@ std::string config_for(const std::string& table, const std::string& key, const P
   const bool server_return = table == kServer && key == "return";
   if (!(table == kLoc && key == "return") && !other_handler && !server_return)
     t[kLoc].set("return = " + t[kReturn].inline_table());
-  // proxy_* keys in a location that proxies, so they are the location's own.
-  if (table == kLoc && key.starts_with("proxy_") && key != "proxy_pass")
-    t[kLoc].set("return = 204"), t[kLoc] = [&] {
-      Lines l;
-      l.set("path = \"/\"");
-      l.set("proxy_pass = \"http://app\"");
-      l.set(key + " = " + probe.value);
-      for (const auto& [where, line] : probe.extra)
-        if (where.empty()) l.set(line);
-      return l;
-    }();
+  // proxy_* keys in a location that proxies (not one that returns), so they are its own.
+  if (table == kLoc && key.starts_with("proxy_") && key != "proxy_pass") {
+    Lines l;
+    l.set("path = \"/\"");
+    l.set("proxy_pass = \"http://app\"");
+    l.set(key + " = " + probe.value);
+    for (const auto& [where, line] : probe.extra)
+      if (where.empty()) l.set(line);
+    t[kLoc] = l;
+  }
   const bool tls_listen = (table == kListen && key == "tls");
   if (table == kTls && !t[kTls].has("certificate")) t[kTls].set("certificate = \"a.pem\"");
   if (table == kTls && !t[kTls].has("key")) t[kTls].set("key = \"a.key\"");
