@@ -20,6 +20,7 @@
 #include "modules/modules.hpp"
 #include "process/pid_file.hpp"
 #include "process/control.hpp"
+#include "process/listen_check.hpp"
 #include "process/master.hpp"
 #include "process/proc_title.hpp"
 #include "tls/tls_context.hpp"
@@ -156,6 +157,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (test) {
+    // As nginx's -t: a listen address another process holds would fail the start.
+    if (auto in_use = serverd::check_listen_addresses(*result.config); !in_use.empty()) {
+      std::fprintf(stderr, "%s\nserverd: configuration file %s test failed\n",
+                   in_use.to_string().c_str(), config_file.c_str());
+      return 1;
+    }
     if (dump) std::printf("%s", serverd::dump_config(*result.config, modules).c_str());
     std::fprintf(stderr, "serverd: configuration file %s test is successful\n",
                  config_file.c_str());

@@ -50,6 +50,10 @@ void parse_access_log(const Directive& row, void* t, const toml::node& node, Con
   if (*text == "off") {
     conf.off = true;
     conf.path.clear();
+  } else if (text->starts_with("syslog:")) {
+    // Not silently a file named "syslog:...": the error log can go to syslog, this cannot.
+    ctx.error(node, "`access_log` cannot go to syslog (only `error_log` can); use a file "
+                    "path or \"off\"");
   } else if (text->empty() || has_control_chars(*text) || text->back() == '/') {
     ctx.error(node, "`access_log` must be a file path or \"off\"");
   } else {

@@ -6,7 +6,14 @@
 //
 // Values are templates (http/variables.hpp). As in nginx, a header is added only to responses
 // with status 200, 201, 204, 206, 301, 302, 303, 304, 307 or 308 unless `always = true`, and a
-// location that sets `add_header` replaces (does not extend) the server's list.
+// location that sets `add_header` replaces (does not extend) the server's list. A configured
+// `Content-Type` or `Server` replaces the one the handler or the HTTP layer would send.
+//
+//   charset = "utf-8"                       # nginx's charset: "; charset=utf-8" is appended to
+//   charset_types = ["text/html", ...]      # the Content-Type of these types (nginx's defaults)
+//
+// `charset` and `charset_types` inherit on their own, independently of `add_header`; "off"
+// turns an inherited charset off. A type that already names a charset is left alone.
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +34,13 @@ struct AddedHeader {
 
 struct HeadersConf : ModuleConf {
   std::vector<AddedHeader> headers;
+  bool headers_set = false;  // `add_header` was written (an empty list then stops inheritance)
+  std::string charset;       // empty = off
+  bool charset_set = false;  // written here (so "off" is dumped and stays off)
+  std::vector<std::string> charset_types = default_charset_types();
+  bool charset_types_set = false;
+
+  static std::vector<std::string> default_charset_types();
 };
 
 class HeadersModule : public Module {
@@ -42,5 +56,8 @@ class HeadersModule : public Module {
 
 // Adds the configured headers that apply to `response` (split out for tests).
 void add_configured_headers(const HeadersConf& conf, const Request& request, Response& response);
+// Appends "; charset=..." to the Content-Type when `charset` is on and the type is one of
+// `charset_types` without a charset of its own.
+void apply_charset(const HeadersConf& conf, Response& response);
 
 }  // namespace serverd

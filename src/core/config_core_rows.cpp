@@ -6,10 +6,12 @@
 #include <array>
 #include <cctype>
 #include <limits>
+#include <regex>
 
 #include "core/config.hpp"
 #include "core/config_build.hpp"
 #include "core/directive_rows.hpp"
+#include "core/log.hpp"
 #include "core/toml_types.hpp"
 
 namespace serverd {
@@ -109,6 +111,13 @@ void parse_error_log(const Directive& row, void* t, const toml::node& node, Conf
   if (v->empty()) {
     ctx.error(node, "\"error_log\" must be \"stderr\" or a path, not empty");
   } else {
+    if (v->starts_with("syslog:")) {
+      // A target, not a path: checked here, kept as written.
+      if (auto error = syslog_target_error(*v); !error.empty())
+        ctx.error(node, "invalid error_log \"" + *v + "\": " + error);
+      field<&LogConfig::error_log>(t) = *v;
+      return;
+    }
     field<&LogConfig::error_log>(t) = *v == "stderr" ? *v : ctx.resolve_path(*v).string();
   }
 }
@@ -230,9 +239,21 @@ void dump_listen(const Directive& /*row*/, const void* t, DumpOut& out) {
 bool valid_wildcard(std::string_view name) {
   const auto star = name.find('*');
   if (star == std::string_view::npos) return true;
-  // Only "*.rest" with a non-empty rest and no second star, as nginx's leading wildcards.
-  return star == 0 && name.size() > 2 && name[1] == '.' &&
-         name.find('*', 1) == std::string_view::npos;
+  if (name.find('*', star + 1) != std::string_view::npos) return false;
+  // "*.rest" or "rest.*" with a non-empty rest, as nginx's leading and trailing wildcards.
+  return name.size() > 2 && ((star == 0 && name[1] == '.') ||
+                             (star == name.size() - 1 && name[star - 1] == '.'));
+}
+
+// "~regex" names: the error text when the regex does not compile (with the flags the router
+// uses: ECMAScript, icase), else empty.
+std::string server_name_regex_error(std::string_view name) {
+  try {
+    std::regex(std::string(name.substr(1)), std::regex::ECMAScript | std::regex::icase);
+    return {};
+  } catch (const std::regex_error& e) {
+    return "invalid server_name regex " + in_quotes(name) + ": " + e.what();
+  }
 }
 
 void parse_server_names(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
@@ -243,6 +264,15 @@ void parse_server_names(const Directive& row, void* t, const toml::node& node, C
   for (std::size_t i = 0; i < names->size(); ++i) {
     const toml::node& item = array != nullptr ? *array->get(i) : node;
     std::string name = (*names)[i];
+    if (name.starts_with("~")) {  // a regex keeps its case ("\\D" is not "\\d")
+      if (auto error = server_name_regex_error(name); !error.empty()) {
+        ctx.error(item, error);
+        continue;
+      }
+      server.server_names.push_back(std::move(name));
+      server.server_name_pos.push_back(ctx.pos(item));
+      continue;
+    }
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (!valid_wildcard(name)) {

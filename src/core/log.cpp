@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include "core/syslog_sink.hpp"
+
 #include <fcntl.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -28,6 +30,16 @@ void install(std::shared_ptr<spdlog::logger> logger, std::string_view role,
 }
 }  // namespace
 
+bool error_log_is_file(const LogConfig& log) {
+  return log.error_log != "stderr" && !is_syslog_target(log.error_log);
+}
+
+std::string syslog_target_error(std::string_view value) {
+  std::string error;
+  if (!parse_syslog_target(value, &error)) return error;
+  return {};
+}
+
 void init_stderr_logging() {
   install(spdlog::stderr_logger_st("serverd-stderr-boot"), "serverd", spdlog::level::info);
   spdlog::drop("serverd-stderr-boot");
@@ -35,7 +47,15 @@ void init_stderr_logging() {
 
 void init_logging(const LogConfig& log, std::string_view role) {
   std::shared_ptr<spdlog::logger> logger;
-  if (log.error_log == "stderr") {
+  if (is_syslog_target(log.error_log)) {
+    std::string error;
+    auto target = parse_syslog_target(log.error_log, &error);
+    if (!target) throw std::runtime_error("error_log \"" + log.error_log + "\": " + error);
+    // The syslog header carries time, host, tag and pid: the message keeps level and role.
+    logger = std::make_shared<spdlog::logger>(
+        "serverd", std::make_shared<SyslogSink>(std::move(*target),
+                                                fmt::format("[%l] {}: %v", role)));
+  } else if (log.error_log == "stderr") {
     logger = std::make_shared<spdlog::logger>(
         "serverd", std::make_shared<spdlog::sinks::stderr_sink_st>());
   } else {

@@ -7,6 +7,11 @@
 
 namespace serverd {
 
+// `error_log` names a file (rotated, reopened) rather than "stderr" or a "syslog:" target.
+bool error_log_is_file(const LogConfig& log);
+// "syslog:..." values: the reason it is invalid, empty when it is valid (for the loader).
+std::string syslog_target_error(std::string_view value);
+
 // Before a config is loaded: everything goes to stderr.
 void init_stderr_logging();
 // From [log]; throws std::runtime_error when the file cannot be opened (the message names it).

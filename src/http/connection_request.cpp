@@ -66,8 +66,8 @@ void Connection::parse_input() {
 }
 
 void Connection::on_head() {
-  const Request& req = slot_->request;
-  server_conf_ = &servers_.select(req.host());
+  Request& req = slot_->request;
+  server_conf_ = &servers_.select(req.host(), &req.server_name_captures_);
   location_ = servers_.locations(*server_conf_).match(req.path());
   phase_ = Phase::exchange;
   // A server that requires client certificates answers only connections that presented one:

@@ -20,6 +20,7 @@ void Request::reset() {
   header_arena_.clear();
   header_offsets_.clear();
   headers_.clear();
+  server_name_captures_.clear();
   major_ = 1;
   minor_ = 1;
   content_length_.reset();

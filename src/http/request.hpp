@@ -76,6 +76,8 @@ class Request {
   bool keep_alive_ = true;
   bool expect_continue_ = false;
   bool upgrade_ = false;
+  // Groups of the server_name regex that selected the server ([0] = whole match): $1..$9.
+  std::vector<std::string> server_name_captures_;
 
  private:
   const TlsSession* tls_ = nullptr;

@@ -6,8 +6,9 @@ namespace serverd {
 
 void write_response_head(fmt::memory_buffer& head, const Response& r, const HeadOptions& o) {
   auto out = std::back_inserter(head);
-  fmt::format_to(out, "HTTP/1.1 {} {}\r\nServer: serverd\r\nDate: {}\r\n", r.status,
-                 status_reason(r.status), o.date);
+  // A configured Server header (add_header) replaces ours.
+  fmt::format_to(out, "HTTP/1.1 {} {}\r\n{}Date: {}\r\n", r.status, status_reason(r.status),
+                 r.headers.has("server") ? "" : "Server: serverd\r\n", o.date);
   const bool switching = r.status == 101;
   for (const auto& h : r.headers) {
     if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") ||

@@ -45,18 +45,37 @@ const LocationConfig* LocationIndex::match(std::string_view path) const {
   return prefix;
 }
 
-const ServerConfig& ServerIndex::select(std::string_view host) const {
-  if (!host.empty()) {
-    if (!exact_.empty()) {
-      auto it = exact_.find(host);
-      if (it != exact_.end()) return *it->second;
+const ServerConfig& ServerIndex::select(std::string_view host,
+                                       std::vector<std::string>* captures) const {
+  if (captures != nullptr) captures->clear();
+  if (host.empty()) return *default_;
+  if (!exact_.empty()) {
+    auto it = exact_.find(host);
+    if (it != exact_.end()) return *it->second;
+  }
+  for (const auto& [suffix, server] : wildcards_) {
+    // "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com".
+    if (host.size() > suffix.size() && host.ends_with(suffix)) return *server;
+  }
+  for (const auto& [prefix, server] : trailing_) {
+    // "www.example.*" matches "www.example.org" and "www.example.co.uk".
+    if (host.size() > prefix.size() && host.starts_with(prefix)) return *server;
+  }
+  for (const auto& [regex, server] : regexes_) {
+    std::match_results<std::string_view::const_iterator> m;
+    if (!std::regex_search(host.begin(), host.end(), m, *regex)) continue;
+    if (captures != nullptr) {
+      for (const auto& group : m) captures->emplace_back(group.first, group.second);
     }
-    for (const auto& [suffix, server] : wildcards_) {
-      // "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com".
-      if (host.size() > suffix.size() && host.ends_with(suffix)) return *server;
-    }
+    return *server;
   }
   return *default_;
+}
+
+std::shared_ptr<const std::regex> compile_server_name_regex(std::string_view pattern) {
+  // Host names are lower-cased before matching; nocase keeps "~^API\\." meaningful too.
+  return std::make_shared<const std::regex>(
+      std::string(pattern), std::regex::ECMAScript | std::regex::icase);
 }
 
 const LocationIndex& ServerIndex::locations(const ServerConfig& server) const {
@@ -81,21 +100,33 @@ Router::Router(const Config& config) {
       }
       ServerIndex& idx = indexes_[i];
       if (!idx.default_ || listen.default_server) idx.default_ = &server;
+      // First definition wins everywhere, as in nginx.
+      auto add_once = [&](auto& list, std::string key) {
+        bool seen = std::any_of(list.begin(), list.end(),
+                                [&](const auto& w) { return w.first == key; });
+        if (!seen) list.emplace_back(std::move(key), &server);
+      };
       for (const auto& name : server.server_names) {
-        if (name.starts_with("*.")) {
-          std::string suffix = name.substr(1);
-          bool seen = std::any_of(idx.wildcards_.begin(), idx.wildcards_.end(),
-                                  [&](const auto& w) { return w.first == suffix; });
-          if (!seen) idx.wildcards_.emplace_back(std::move(suffix), &server);
+        if (name.starts_with("~")) {
+          idx.regexes_.emplace_back(compile_server_name_regex(name.substr(1)), &server);
+        } else if (name.starts_with("*.")) {
+          add_once(idx.wildcards_, name.substr(1));
+        } else if (name.starts_with(".") && name.size() > 1) {
+          // nginx's ".example.org": "example.org" and "*.example.org" in one name.
+          idx.exact_.emplace(name.substr(1), &server);
+          add_once(idx.wildcards_, name);
+        } else if (name.ends_with(".*")) {
+          add_once(idx.trailing_, name.substr(0, name.size() - 1));
         } else {
-          idx.exact_.emplace(name, &server);  // first definition wins, as in nginx
+          idx.exact_.emplace(name, &server);
         }
       }
     }
   }
+  auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
   for (auto& idx : indexes_) {
-    std::stable_sort(idx.wildcards_.begin(), idx.wildcards_.end(),
-                     [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    std::stable_sort(idx.wildcards_.begin(), idx.wildcards_.end(), longest_first);
+    std::stable_sort(idx.trailing_.begin(), idx.trailing_.end(), longest_first);
   }
 }
 

@@ -1,7 +1,13 @@
 #pragma once
 // Request routing, compiled once per config: which servers listen on each address, which server
-// a Host selects (exact name, then the longest "*.suffix" wildcard, then the address's default
-// server), and which location answers a path, in nginx's precedence order.
+// a Host selects, and which location answers a path, in nginx's precedence order.
+//
+// Host -> server, as nginx: the exact name; then the longest leading wildcard ("*.example.org",
+// and ".example.org", which also names "example.org" exactly); then the longest trailing
+// wildcard ("www.example.*"); then the regular expressions ("~^api\\.(.+)$") in config order,
+// the first match winning (its captures become $1..$9); then the address's default server.
+#include <memory>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,7 +39,10 @@ class LocationIndex {
 
 class ServerIndex {
  public:
-  const ServerConfig& select(std::string_view host) const;
+  // `captures`, when given, receives a matching regex name's groups ([0] = the whole host),
+  // and is cleared otherwise.
+  const ServerConfig& select(std::string_view host,
+                             std::vector<std::string>* captures = nullptr) const;
   const LocationIndex& locations(const ServerConfig& server) const;
 
  private:
@@ -41,6 +50,8 @@ class ServerIndex {
   const ServerConfig* default_ = nullptr;
   StringMap<const ServerConfig*> exact_;
   std::vector<std::pair<std::string, const ServerConfig*>> wildcards_;  // ".suffix", longest first
+  std::vector<std::pair<std::string, const ServerConfig*>> trailing_;   // "prefix.", longest first
+  std::vector<std::pair<std::shared_ptr<const std::regex>, const ServerConfig*>> regexes_;
   const std::vector<std::pair<const ServerConfig*, LocationIndex>>* location_indexes_ = nullptr;
 };
 
@@ -60,5 +71,9 @@ class Router {
   std::vector<const ListenConfig*> listeners_;
   std::vector<ServerIndex> indexes_;  // parallel to listeners_
 };
+
+// A server_name regex ("~" already removed), compiled as the router uses it; throws
+// std::regex_error when it is invalid (the loader reports that at the name's position).
+std::shared_ptr<const std::regex> compile_server_name_regex(std::string_view pattern);
 
 }  // namespace serverd

@@ -252,6 +252,13 @@ void append_segment(const TemplateSegment& seg, const VariableContext& ctx, std:
     case VarId::http_header:
       if (auto v = find_folded_header(r, seg.text)) out.append(*v);
       break;
+    case VarId::capture: {
+      // A group of the server_name regex that chose the server; empty when there is none.
+      const auto& groups = r.server_name_captures_;
+      const auto n = static_cast<std::size_t>(seg.text[0] - '0');
+      if (n < groups.size()) out.append(groups[n]);
+      break;
+    }
     case VarId::https:
     case VarId::ssl_protocol:
     case VarId::ssl_cipher:

@@ -45,6 +45,9 @@ bool compile_into(std::string_view tmpl, bool strict, CompiledTemplate& out, Tem
           if (!is_name_char(tmpl[k]))
             problem = TemplateError{k, "invalid character in a variable name"};
       }
+    } else if (begin < tmpl.size() && tmpl[begin] >= '1' && tmpl[begin] <= '9') {
+      end = begin + 1;  // "$1st" is capture 1 followed by "st", as in nginx
+      next = end;
     } else {
       while (end < tmpl.size() && is_name_char(tmpl[end])) ++end;
       next = end;
@@ -52,7 +55,9 @@ bool compile_into(std::string_view tmpl, bool strict, CompiledTemplate& out, Tem
     TemplateSegment seg;
     if (!problem) {
       const std::string_view name = tmpl.substr(begin, end - begin);
-      if (name.empty()) {
+      if (name.size() == 1 && name[0] >= '1' && name[0] <= '9') {
+        seg = TemplateSegment{VarId::capture, std::string(name)};
+      } else if (name.empty()) {
         problem =
             TemplateError{dollar, "\"$\" must be followed by a variable name (e.g. $remote_addr)"};
       } else if (name.starts_with(kHttpPrefix) && name.size() > kHttpPrefix.size()) {

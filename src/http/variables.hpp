@@ -22,6 +22,8 @@
 //   $ssl_client_s_dn the verified client certificate's subject (RFC 2253), else empty
 //   $ssl_client_verify "SUCCESS" with a verified client certificate, "NONE" without one
 //   $ssl_session_reused "r" when the TLS session was resumed, else "."
+//   $1..$9           groups of the server_name regex that selected the server (numbered only:
+//                    std::regex has no named groups); empty when there is none
 //
 // Only in the access log (it knows how the exchange ended):
 //   $remote_user (always empty: there is no authentication)
@@ -61,6 +63,7 @@ enum class VarId : std::uint8_t {
   request_method,
   server_protocol,
   http_header,  // $http_<name>: the folded name is the segment's text
+  capture,      // $1..$9 of the server_name regex: the digit is the segment's text
   https,
   ssl_protocol,
   ssl_cipher,

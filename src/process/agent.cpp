@@ -38,7 +38,7 @@ int run_agent(AgentParams p) {
   std::unique_ptr<LogRotator> rotator;
   if (config.log.rotate.enabled) {
     std::vector<std::filesystem::path> files;
-    if (config.log.error_log != "stderr") files.emplace_back(config.log.error_log);
+    if (error_log_is_file(config.log)) files.emplace_back(config.log.error_log);
     for (const Module* m : *p.modules) m->log_files(config, files);
     std::sort(files.begin(), files.end());
     files.erase(std::unique(files.begin(), files.end()), files.end());

@@ -123,6 +123,11 @@ void ControlServer::open() {
     spdlog::error("cannot open control socket \"{}\": {}", path_.string(), std::strerror(errno));
     return;
   }
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0) {
+    bound_dev_ = st.st_dev;
+    bound_ino_ = st.st_ino;
+  }
   fd_ = std::move(fd);
   acceptor_ = std::make_unique<Acceptor>(*this);
   loop_.add(fd_.get(), EPOLLIN, acceptor_.get());
@@ -140,9 +145,9 @@ void ControlServer::close() {
   if (!fd_) return;
   loop_.remove(fd_.get());
   // Remove the path only if it still names our socket (a new master may own it now).
-  struct stat by_path {}, by_fd {};
-  if (::stat(path_.c_str(), &by_path) == 0 && ::fstat(fd_.get(), &by_fd) == 0 &&
-      by_path.st_ino == by_fd.st_ino)
+  struct stat by_path {};
+  if (::stat(path_.c_str(), &by_path) == 0 && by_path.st_dev == bound_dev_ &&
+      by_path.st_ino == bound_ino_)
     ::unlink(path_.c_str());
   fd_.reset();
 }

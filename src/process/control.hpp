@@ -3,6 +3,8 @@
 // and `-s upgrade` send one command line and wait for the outcome, so the command exits 0 only
 // when the new generation (or binary) is serving, and non-zero with the errors otherwise.
 // Signals (kill -HUP, -USR2) keep working and simply get no answer.
+#include <sys/types.h>
+
 #include <filesystem>
 #include <functional>
 #include <list>
@@ -42,6 +44,10 @@ class ControlServer {
   std::filesystem::path path_;
   OnCommand on_command_;
   UniqueFd fd_;
+  // The socket file as bound: fstat() on a socket describes the socket, not the file, so the
+  // file's own identity is what tells "still ours" from "a new master's" at close().
+  dev_t bound_dev_ = 0;
+  ino_t bound_ino_ = 0;
   std::unique_ptr<Acceptor> acceptor_;
   std::list<std::shared_ptr<Client>> clients_;
   friend class Acceptor;

@@ -264,4 +264,56 @@ BOOST_AUTO_TEST_CASE(no_locations_match_nothing) {
   BOOST_TEST(answer(tidx, "/only/") == "/only/");
 }
 
+BOOST_AUTO_TEST_CASE(suffix_trailing_and_regex_names_in_nginx_precedence) {
+  Config c;
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"default.test"}));            // 0
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {".example.org"}));            // 1
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"www.example.*"}));           // 2
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^api\\.(.+)$"}));           // 3
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^(www)\\.example\\.org$"}));  // 4
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"www.example.org.*"}));       // 5
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^api\\.first\\."}));        // 6
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"exact.example.org"}));       // 7
+  Router r(c);
+  const std::string a = "127.0.0.1:8080";
+  // ".example.org" is "example.org" and "*.example.org".
+  BOOST_TEST(pick(r, c, a, "example.org") == 1);
+  BOOST_TEST(pick(r, c, a, "x.example.org") == 1);
+  BOOST_TEST(pick(r, c, a, "x.y.example.org") == 1);
+  BOOST_TEST(pick(r, c, a, "badexample.org") == 0);
+  // Exact beats the leading wildcard; the leading wildcard beats trailing ones and regexes.
+  BOOST_TEST(pick(r, c, a, "exact.example.org") == 7);
+  BOOST_TEST(pick(r, c, a, "www.example.org") == 1);
+  // Trailing wildcards: longest first; they need a label after the dot.
+  BOOST_TEST(pick(r, c, a, "www.example.com") == 2);
+  BOOST_TEST(pick(r, c, a, "www.example.co.uk") == 2);
+  BOOST_TEST(pick(r, c, a, "www.example.org.uk") == 5);
+  BOOST_TEST(pick(r, c, a, "www.example.") == 0);
+  BOOST_TEST(pick(r, c, a, "www.example") == 0);
+  // Regexes after the wildcards, in config order: the first match wins.
+  BOOST_TEST(pick(r, c, a, "api.first.test") == 3);
+  BOOST_TEST(pick(r, c, a, "api.shop.test") == 3);
+  BOOST_TEST(pick(r, c, a, "xapi.shop.test") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(regex_name_captures_are_returned) {
+  Config c;
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"default.test"}));
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^(\\w+)\\.(\\w+)\\.test$"}));
+  Router r(c);
+  const ServerIndex* idx = r.servers_for(addr("127.0.0.1:8080"));
+  BOOST_TEST_REQUIRE(idx != nullptr);
+  std::vector<std::string> groups{"stale"};
+  BOOST_TEST(&idx->select("shop.eu.test", &groups) == &c.servers[1]);
+  const std::vector<std::string> expected{"shop.eu.test", "shop", "eu"};
+  BOOST_TEST(groups == expected, boost::test_tools::per_element());
+  BOOST_TEST(&idx->select("default.test", &groups) == &c.servers[0]);
+  BOOST_TEST(groups.empty());  // no regex chose it: no stale captures
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_server_name_regex_throws) {
+  BOOST_CHECK_THROW(serverd::compile_server_name_regex("^(api"), std::regex_error);
+  BOOST_CHECK_NO_THROW(serverd::compile_server_name_regex("^api\\.(.+)$"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
