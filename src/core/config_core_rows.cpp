@@ -277,7 +277,8 @@ void parse_server_names(const Directive& row, void* t, const toml::node& node, C
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (!valid_wildcard(name)) {
       ctx.error(item, "invalid server_name " + in_quotes((*names)[i]) +
-                          ": \"*\" is only allowed as a leading \"*.\", as in \"*.example.com\"");
+                          ": \"*\" is only allowed as a leading \"*.\" or a trailing \".*\", as in "
+                          "\"*.example.com\" or \"www.example.*\"");
       continue;
     }
     server.server_names.push_back(std::move(name));

@@ -231,7 +231,8 @@ BOOST_AUTO_TEST_CASE(bad_server_name_wildcard) {
   BOOST_TEST(load_errors("[[server]]\nlisten = \"8080\"\nserver_name = [\"ok.example\", "
                          "\"www.*.example\"]\n") ==
              "test.toml:3:30: invalid server_name \"www.*.example\": \"*\" is only allowed as a "
-             "leading \"*.\", as in \"*.example.com\"");
+             "leading \"*.\" or a trailing \".*\", as in \"*.example.com\" or "
+             "\"www.example.*\"");
 }
 
 BOOST_AUTO_TEST_CASE(module_validate_errors_are_reported) {

@@ -25,14 +25,14 @@ BOOST_AUTO_TEST_SUITE(headers_module)
 
 BOOST_AUTO_TEST_CASE(content_type_and_server_replace_others_are_added) {
   HeadersConf conf;
-  conf.headers = {{"Content-Type", "text/plain; charset=koi8-r", false},
-                  {"server", "edge", false},
-                  {"X-Two", "b", false}};
+  for (auto [name, value] : {std::pair{"Content-Type", "text/plain; charset=koi8-r"},
+                             std::pair{"server", "edge"}, std::pair{"X-Two", "b"}})
+    conf.headers.push_back({name, value, compile_template(value), false});
   TestRequest req;
   Response r;
   r.headers.add("Content-Type", "text/html");
   r.headers.add("X-Two", "a");
-  add_configured_headers(conf, req.get(), "http", r);
+  add_configured_headers(conf, req.get(), r);
   BOOST_TEST(count(r.headers, "content-type") == 1U);
   BOOST_TEST(*r.headers.find("content-type") == "text/plain; charset=koi8-r");
   BOOST_TEST(count(r.headers, "server") == 1U);
@@ -65,10 +65,10 @@ BOOST_AUTO_TEST_CASE(charset_applies_to_listed_types_once) {
 BOOST_AUTO_TEST_CASE(server_name_captures_expand_as_digits) {
   TestRequest req;
   req.get().server_name_captures_ = {"api.eu.test", "eu", "test"};
-  BOOST_TEST(expand_variables("$1-$2-$3-${1}x-$1st-$0", req.get(), "http") ==
+  BOOST_TEST(expand_variables("$1-$2-$3-${1}x-$1st-$0", req.get()) ==
              "eu-test--eux-eust-$0");
   req.get().server_name_captures_.clear();
-  BOOST_TEST(expand_variables("[$1]", req.get(), "http") == "[]");
+  BOOST_TEST(expand_variables("[$1]", req.get()) == "[]");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
