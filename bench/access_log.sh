@@ -24,21 +24,7 @@ source "$root/bench/common.sh"
 
 usage() { sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-rounds=${ROUNDS:-3}
-duration=${DURATION:-10s}
-connections=${CONNECTIONS:-64}
-while (($# > 0)); do
-  case $1 in
-    -r | --rounds) rounds=${2:?--rounds needs a value}; shift ;;
-    -d | --duration) duration=${2:?--duration needs a value}; shift ;;
-    -c | --connections) connections=${2:?--connections needs a value}; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
-  esac
-  shift
-done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, not '$rounds'"
-[[ $connections =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
+bench_parse_args "$@"
 
 serverd=${SERVERD:-$root/build/serverd}
 warmup=${WARMUP:-3s}
@@ -46,41 +32,12 @@ warmup=${WARMUP:-3s}
 ensure_packages wrk curl
 require_serverd
 
-free_port() { # the first free port from $1, other than $2
-  local port
-  for ((port = $1; port < $1 + 200; port++)); do
-    if [[ $port != "${2:-}" ]] && ! port_busy "$port"; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free port in $1..$(($1 + 199)) on 127.0.0.1: set BASE_PORT"
-}
-base_port=${BASE_PORT:-18280}
-off_port=$(free_port "$base_port")
-on_port=$(free_port "$((off_port + 1))" "$off_port")
+pick_port "" "${BASE_PORT:-18280}"
+off_port=$port
+pick_port "" "$((off_port + 1))"
+on_port=$port
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/serverd-bench-alog.XXXXXX")
-off_pid=
-on_pid=
-cleanup() {
-  local pid
-  for pid in "$off_pid" "$on_pid"; do
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then
-    msg "kept $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+bench_start_tmp serverd-bench-alog
 mkdir -p "$tmp/www" "$tmp/off" "$tmp/on"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 
@@ -92,29 +49,20 @@ write_conf() { # dir port access_log_line
     printf 'keepalive_requests = 100000\n%s\n\n' "$3"
     printf '  [[server.location]]\n  path = "/"\n  root = "%s"\n' "$tmp/www"
   } >"$1/serverd.toml"
-  "$serverd" -t -c "$1/serverd.toml" >"$1/serverd-t.out" 2>&1 ||
-    die "serverd rejects the benchmark config $1/serverd.toml:
-$(cat "$1/serverd-t.out")"
+  check_serverd_conf "$1/serverd.toml"
 }
 write_conf "$tmp/off" "$off_port" 'access_log = "off"'
 write_conf "$tmp/on" "$on_port" 'access_log = "access.log"
 access_log_format = "combined"'
 
-wait_ready() { # name pid port
-  local i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$2" 2>/dev/null || die "$1 exited at start-up (see KEEP_TMP=1 and its error log)"
-    if curl -sf -o /dev/null "http://127.0.0.1:$3/1k.bin"; then return 0; fi
-    sleep 0.1
-  done
-  die "$1 does not answer on 127.0.0.1:$3 after 10s"
-}
 "$serverd" -c "$tmp/off/serverd.toml" 2>>"$tmp/off/stderr.log" &
 off_pid=$!
+bench_pids+=("$off_pid")
 "$serverd" -c "$tmp/on/serverd.toml" 2>>"$tmp/on/stderr.log" &
 on_pid=$!
-wait_ready log-off "$off_pid" "$off_port"
-wait_ready log-on "$on_pid" "$on_port"
+bench_pids+=("$on_pid")
+wait_ready log-off "$off_pid" "http://127.0.0.1:$off_port/1k.bin"
+wait_ready log-on "$on_pid" "http://127.0.0.1:$on_port/1k.bin"
 for port in "$off_port" "$on_port"; do
   cmp -s <(curl -sf "http://127.0.0.1:$port/1k.bin") "$tmp/www/1k.bin" ||
     die "serverd on port $port does not serve the file byte for byte"
@@ -128,18 +76,11 @@ run_wrk() {
   local out="$tmp/wrk-$1.out"
   wrk -t1 -c"$connections" -d"$3" "http://127.0.0.1:$2/1k.bin" >"$out" 2>&1 ||
     die "wrk failed against $1: $(cat "$out")"
-  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-  requests=$(awk '/ requests in / { print $1 }' "$out")
-  errors=$(awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print }
-                /Non-2xx or 3xx responses:/ { print "non-2xx/3xx: " $NF }' "$out" | paste -sd' ')
-  [[ -n $rps && -n $requests ]] || die "cannot parse wrk output: $(cat "$out")"
+  parse_wrk "$out"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END {
-  if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-printf 'serverd: %s\n' "$("$serverd" -v 2>&1 | head -1)"
-printf 'wrk:     %s\n' "$(wrk -v 2>&1 | head -1)"
+print_version serverd "$serverd" -v
+print_version wrk wrk -v
 printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s /1k.bin\n\n' \
   "$(nproc)" "$(uname -sr)" "$rounds" "$connections" "$duration"
 

@@ -30,23 +30,11 @@ source "$root/bench/common.sh"
 
 usage() { sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-rounds=${ROUNDS:-3}
-duration=${DURATION:-10s}
-connections=${CONNECTIONS:-64}
 idle=${IDLE:-10000}
-while (($# > 0)); do
-  case $1 in
-    -r | --rounds) rounds=${2:?--rounds needs a value}; shift ;;
-    -d | --duration) duration=${2:?--duration needs a value}; shift ;;
-    -c | --connections) connections=${2:?--connections needs a value}; shift ;;
-    -i | --idle) idle=${2:?--idle needs a value}; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
-  esac
-  shift
-done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, not '$rounds'"
-[[ $connections =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
+bench_option() {
+  case $1 in -i | --idle) idle=${2:?--idle needs a value} bench_used=2 ;; esac
+}
+bench_parse_args "$@"
 [[ $idle =~ ^[0-9]+$ ]] || die "--idle must be a non-negative integer"
 
 serverd=${SERVERD:-$root/build/serverd}
@@ -54,9 +42,8 @@ warmup=${WARMUP:-3s}
 
 ensure_packages wrk nginx-light haproxy curl python3
 require_serverd
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
+find_nginx
 haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
-[[ -x $nginx ]] || die "nginx not found"
 [[ -x $haproxy ]] || die "haproxy not found"
 
 # Idle connections need descriptors: the client holds one per connection, each proxy one (plus
@@ -76,68 +63,23 @@ if [[ $nofile != unlimited ]] && ((haproxy_maxconn * 2 + 200 > nofile)); then
   haproxy_maxconn=$(((nofile - 200) / 2))
 fi
 
-taken=()
-next_port() { # sets $port to the first free port from $1 not handed out already
-  local t used
-  for ((port = $1; port < $1 + 400; port++)); do
-    used=0
-    for t in "${taken[@]}"; do [[ $t == "$port" ]] && used=1; done
-    if ((used == 0)) && ! port_busy "$port"; then
-      taken+=("$port")
-      return
-    fi
-  done
-  die "no free port in $1..$(($1 + 399)) on 127.0.0.1: set BASE_PORT"
-}
 base=${BASE_PORT:-18180}
-next_port "$base"; backend_port=$port
-next_port "$base"; serverd_port=$port
-next_port "$base"; nginx_port=$port
-next_port "$base"; haproxy_port=$port
+pick_port "" "$base"
+backend_port=$port
+pick_port "" "$base"
+serverd_port=$port
+pick_port "" "$base"
+nginx_port=$port
+pick_port "" "$base"
+haproxy_port=$port
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/serverd-bench-proxy.XXXXXX")
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
-  done
-  for pid in "${pids[@]}"; do
-    local i
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then
-    msg "kept $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+bench_start_tmp serverd-bench-proxy
 mkdir -p "$tmp/www" "$tmp/backend-temp" "$tmp/nginx-temp"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 
-nginx_user=
-# A root master would switch its worker to nobody; keep the current user, like serverd.
-if ((EUID == 0)); then nginx_user="user $(id -un) $(id -gn);"; fi
-# Temp paths inside $1 for every module compiled in, so nginx never touches /var/lib/nginx.
-nginx_temp_paths() {
-  local kind flag
-  for kind in client_body proxy fastcgi uwsgi scgi; do
-    flag=--http-${kind/_/-}-temp-path
-    if "$nginx" -V 2>&1 | grep -q -- "$flag"; then
-      printf '  %s_temp_path %s/%s;\n' "$kind" "$1" "$kind"
-    fi
-  done
-}
-
 # --- backend: nginx serving 1k.bin --------------------------------------------------------
 cat >"$tmp/backend.conf" <<NGINX
-$nginx_user
+$(nginx_user_line)
 worker_processes 1;
 pid $tmp/backend.pid;
 error_log $tmp/backend-error.log warn;
@@ -186,13 +128,11 @@ keepalive_timeout = "300s"
   path = "/"
   proxy_pass = "http://backend"
 TOML
-"$serverd" -t -c "$tmp/serverd.toml" >"$tmp/serverd-t.out" 2>&1 ||
-  die "serverd rejects the benchmark config:
-$(cat "$tmp/serverd-t.out")"
+check_serverd_conf "$tmp/serverd.toml"
 
 # --- nginx as a reverse proxy -------------------------------------------------------------
 cat >"$tmp/nginx.conf" <<NGINX
-$nginx_user
+$(nginx_user_line)
 worker_processes 1;
 worker_rlimit_nofile $((fd_budget + 1024));
 pid $tmp/nginx.pid;
@@ -242,44 +182,30 @@ backend be
   server s1 127.0.0.1:$backend_port
 HAPROXY
 
-for conf in backend nginx; do
-  "$nginx" -t -q -p "$tmp" -c "$tmp/$conf.conf" -e "$tmp/$conf-error.log" \
-    2>"$tmp/$conf-t.out" || die "nginx rejects $conf.conf:
-$(cat "$tmp/$conf-t.out")"
-done
+check_nginx_conf backend
+check_nginx_conf nginx
 "$haproxy" -c -q -f "$tmp/haproxy.cfg" >"$tmp/haproxy-t.out" 2>&1 ||
   die "haproxy rejects its config:
 $(cat "$tmp/haproxy-t.out")"
 
 # --- start --------------------------------------------------------------------------------
-wait_ready() { # name pid port
-  local i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$2" 2>/dev/null || die "$1 exited at start-up (see KEEP_TMP=1 and its error log)"
-    if curl -sf -o /dev/null "http://127.0.0.1:$3/1k.bin"; then return 0; fi
-    sleep 0.1
-  done
-  die "$1 does not answer on 127.0.0.1:$3 after 10s"
-}
-"$nginx" -p "$tmp" -c "$tmp/backend.conf" -e "$tmp/backend-error.log" -g 'daemon off;' &
+start_nginx backend
 backend_pid=$!
-pids+=("$backend_pid")
-wait_ready backend "$backend_pid" "$backend_port"
+wait_ready backend "$backend_pid" "http://127.0.0.1:$backend_port/1k.bin"
 "$serverd" -c "$tmp/serverd.toml" 2>>"$tmp/serverd-error.log" &
 serverd_pid=$!
-pids+=("$serverd_pid")
-"$nginx" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" -g 'daemon off;' &
+bench_pids+=("$serverd_pid")
+start_nginx nginx
 nginx_pid=$!
-pids+=("$nginx_pid")
 "$haproxy" -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.out" 2>&1 &
 haproxy_pid=$!
-pids+=("$haproxy_pid")
+bench_pids+=("$haproxy_pid")
 
 names=(serverd nginx haproxy)
 declare -A port_of=([serverd]=$serverd_port [nginx]=$nginx_port [haproxy]=$haproxy_port)
 declare -A pid_of=([serverd]=$serverd_pid [nginx]=$nginx_pid [haproxy]=$haproxy_pid)
 for name in "${names[@]}"; do
-  wait_ready "$name" "${pid_of[$name]}" "${port_of[$name]}"
+  wait_ready "$name" "${pid_of[$name]}" "http://127.0.0.1:${port_of[$name]}/1k.bin"
   cmp -s <(curl -sf "http://127.0.0.1:${port_of[$name]}/1k.bin") "$tmp/www/1k.bin" ||
     die "$name does not proxy the file byte for byte"
 done
@@ -302,13 +228,6 @@ rss_bytes() { # sum of VmRSS of the given pids, in bytes
 }
 
 # --- throughput ---------------------------------------------------------------------------
-# Latency as printed by wrk ("215.00us", "1.23ms", "1.01s") -> milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-    printf "%.3f", n }'
-}
 # run_wrk LABEL PORT DURATION [PROXY] -> sets rps p50 p99 errors cpu_us; keeps the raw output
 # in $tmp. cpu_us: the proxy's worker CPU time (user + system) per request, in microseconds;
 # wrk, the backend and the proxy share two CPUs, so requests/s partly measures the others.
@@ -319,21 +238,14 @@ run_wrk() {
   wrk -t1 -c"$connections" -d"$3" --latency "http://127.0.0.1:$2/1k.bin" >"$out" 2>&1 ||
     die "wrk failed against $1: $(cat "$out")"
   c1=$(cpu_ticks "${workers[@]}")
-  cpu_us=$(cpu_us_per_request $((c1 - c0)) "$(awk '/requests in/ { print $1 }' "$out")")
-  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-  errors=$(awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print }
-                /Non-2xx or 3xx responses:/ { print "non-2xx/3xx: " $NF }' "$out" | paste -sd' ')
-  [[ -n $rps ]] || die "cannot parse wrk output: $(cat "$out")"
+  parse_wrk "$out"
+  cpu_us=$(cpu_us_per_request $((c1 - c0)) "$requests")
 }
-median() { sort -g | awk '{ v[NR] = $1 } END {
-  if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf 'serverd: %s\n' "$("$serverd" -v 2>&1 | head -1)"
-printf 'nginx:   %s\n' "$("$nginx" -v 2>&1 | head -1)"
-printf 'haproxy: %s\n' "$("$haproxy" -v 2>&1 | head -1)"
-printf 'wrk:     %s\n' "$(wrk -v 2>&1 | head -1)"
+print_version serverd "$serverd" -v
+print_version nginx "$nginx" -v
+print_version haproxy "$haproxy" -v
+print_version wrk wrk -v
 printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s --latency /1k.bin via each proxy\n' \
   "$(nproc)" "$(uname -sr)" "$rounds" "$connections" "$duration"
 
@@ -453,7 +365,7 @@ idle_bytes() { # NAME -> sets per (bytes per idle connection), ok, failed, befor
   fi
   python3 "$tmp/idle_client.py" "${port_of[$name]}" "$count" "$ready" 120 &
   client_pid=$!
-  pids+=("$client_pid")
+  bench_pids+=("$client_pid")
   for ((i = 0; i < 1200; i++)); do
     [[ -s $ready ]] && break
     kill -0 "$client_pid" 2>/dev/null || break
@@ -464,8 +376,7 @@ idle_bytes() { # NAME -> sets per (bytes per idle connection), ok, failed, befor
   after=$(rss_bytes "${workers[@]}")
   ok=$(sed -n 's/.*ok=\([0-9]*\).*/\1/p' "$ready")
   failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' "$ready")
-  kill -TERM "$client_pid" 2>/dev/null || true
-  wait "$client_pid" 2>/dev/null || true
+  stop_pid "$client_pid"
   per=$(awk -v a="$after" -v b="$before" -v n="$ok" \
     'BEGIN { printf "%.0f", (n > 0 ? (a - b) / n : 0) }')
 }

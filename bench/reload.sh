@@ -26,21 +26,16 @@ usage() { sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 reloads=${RELOADS:-20}
 rate=${RATE:-4}
 duration=${DURATION:-12s}
-connections=${CONNECTIONS:-64}
-while (($# > 0)); do
+bench_common=(duration connections)
+bench_option() {
   case $1 in
-    -n | --reloads) reloads=${2:?--reloads needs a value}; shift ;;
-    -r | --rate) rate=${2:?--rate needs a value}; shift ;;
-    -d | --duration) duration=${2:?--duration needs a value}; shift ;;
-    -c | --connections) connections=${2:?--connections needs a value}; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
+    -n | --reloads) reloads=${2:?--reloads needs a value} bench_used=2 ;;
+    -r | --rate) rate=${2:?--rate needs a value} bench_used=2 ;;
   esac
-  shift
-done
+}
+bench_parse_args "$@"
 [[ $reloads =~ ^[1-9][0-9]*$ ]] || die "--reloads must be a positive integer, not '$reloads'"
 [[ $rate =~ ^[1-9][0-9]*$ ]] || die "--rate must be a positive integer (reloads per second)"
-[[ $connections =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
 [[ $duration =~ ^[1-9][0-9]*s$ ]] || die "--duration must be whole seconds, like 12s"
 # The reloads must fit in the run, with time left for the last old generation to drain.
 reload_span=$(awk -v n="$reloads" -v r="$rate" 'BEGIN { printf "%d", n / r + 0.999 }')
@@ -53,39 +48,14 @@ body="hello from the reload benchmark"
 
 ensure_packages wrk nginx-light curl
 require_serverd
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
-[[ -x $nginx ]] || die "nginx not found"
+find_nginx
 
-serverd_port=$(pick_port "${SERVERD_PORT:-}" 18480)
-nginx_port=$(pick_port "${NGINX_PORT:-}" $((serverd_port + 1)))
+pick_port "${SERVERD_PORT:-}" 18480
+serverd_port=$port
+pick_port "${NGINX_PORT:-}" $((serverd_port + 1))
+nginx_port=$port
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/serverd-bench-reload.XXXXXX")
-server_pid=
-wrk_pid=
-stop_pid() { # pid: TERM, wait up to 5 s, then KILL
-  local pid=$1 i
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  stop_pid "$wrk_pid"
-  stop_pid "$server_pid"
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then
-    msg "kept $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+bench_start_tmp serverd-bench-reload
 mkdir -p "$tmp/nginx-temp"
 
 # --- serverd ------------------------------------------------------------------------------
@@ -108,24 +78,11 @@ keepalive_requests = 100000
   path = "/"
   return = { status = 200, body = "$body\n" }
 TOML
-"$serverd" -t -c "$tmp/serverd.toml" >"$tmp/serverd-t.out" 2>&1 ||
-  die "serverd rejects the benchmark config:
-$(cat "$tmp/serverd-t.out")"
+check_serverd_conf "$tmp/serverd.toml"
 
 # --- nginx --------------------------------------------------------------------------------
-# Temp paths inside $tmp for every module compiled in, so nginx never touches /var/lib/nginx.
-nginx_temp_paths=
-for kind in client_body proxy fastcgi uwsgi scgi; do
-  flag=--http-${kind/_/-}-temp-path
-  if "$nginx" -V 2>&1 | grep -q -- "$flag"; then
-    nginx_temp_paths+="  ${kind}_temp_path $tmp/nginx-temp/$kind;"$'\n'
-  fi
-done
-nginx_user=
-# A root master would switch its workers to nobody; keep them the current user, like serverd.
-if ((EUID == 0)); then nginx_user="user $(id -un) $(id -gn);"; fi
 cat >"$tmp/nginx.conf" <<NGINX
-$nginx_user
+$(nginx_user_line)
 worker_processes 2;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx-error.log notice;
@@ -133,7 +90,7 @@ events { worker_connections 1024; }
 http {
   access_log off;
   keepalive_requests 100000;
-$nginx_temp_paths
+$(nginx_temp_paths "$tmp/nginx-temp")
   server {
     listen 127.0.0.1:$nginx_port;
     server_name localhost;
@@ -141,22 +98,9 @@ $nginx_temp_paths
   }
 }
 NGINX
-nginx_args=(-p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf")
-"$nginx" -t -q "${nginx_args[@]}" 2>"$tmp/nginx-t.out" ||
-  die "nginx rejects the benchmark config:
-$(cat "$tmp/nginx-t.out")"
+check_nginx_conf nginx
 
 # --- one measured run per server ----------------------------------------------------------
-wait_ready() { # name pid port
-  local i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$2" 2>/dev/null || die "$1 exited at start-up (see KEEP_TMP=1 and its error log)"
-    if [[ $(curl -sf "http://127.0.0.1:$3/" 2>/dev/null) == "$body" ]]; then return 0; fi
-    sleep 0.1
-  done
-  die "$1 does not answer on 127.0.0.1:$3 after 10s"
-}
-
 # measure NAME PORT: starts the server, runs wrk with the reloads, stops the server; fills
 # res[NAME.*].
 declare -A res
@@ -164,14 +108,16 @@ measure() {
   local name=$1 port=$2 out="$tmp/wrk-$1.out" i start next now
   if [[ $name == serverd ]]; then
     "$serverd" -c "$tmp/serverd.toml" 2>>"$tmp/serverd-stderr.log" &
+    bench_pids+=("$!")
   else
-    "$nginx" "${nginx_args[@]}" -g 'daemon off;' 2>>"$tmp/nginx-stderr.log" &
+    start_nginx nginx
   fi
   server_pid=$!
-  wait_ready "$name" "$server_pid" "$port"
+  wait_ready "$name" "$server_pid" "http://127.0.0.1:$port/" "$body"
 
   wrk -t2 -c"$connections" -d"$duration" "http://127.0.0.1:$port/" >"$out" 2>&1 &
   wrk_pid=$!
+  bench_pids+=("$wrk_pid")
   sleep 1
   # HUPs on a fixed schedule (not "sleep after each"), so the rate holds on a busy machine.
   start=$(date +%s%N)
@@ -184,7 +130,7 @@ measure() {
     kill -HUP "$server_pid"
   done
   wait "$wrk_pid" || die "wrk failed against $name: $(cat "$out")"
-  wrk_pid=
+  stop_pid "$wrk_pid" # reaped already: only forgotten
   # Every reload was carried out (and none refused) before we count anything.
   # HUPs the master received, and new worker generations it started (several HUPs that arrive
   # while one reload is starting may be folded into one more).
@@ -198,7 +144,6 @@ measure() {
     generations=$(($(grep -c 'start worker processes' "$tmp/nginx-error.log" || true) - 1))
   fi
   stop_pid "$server_pid"
-  server_pid=
 
   local requests connect read write timeout non2xx
   requests=$(awk '/requests in/ { print $1 }' "$out")
@@ -221,9 +166,9 @@ measure() {
   res[$name.per_reload]="$(awk -v f="$failed" -v n="$reloads" 'BEGIN { printf "%.2f", f / n }')"
 }
 
-printf 'serverd: %s\n' "$("$serverd" -v 2>&1 | head -1)"
-printf 'nginx:   %s\n' "$("$nginx" -v 2>&1 | head -1)"
-printf 'wrk:     %s\n' "$(wrk -v 2>&1 | head -1)"
+print_version serverd "$serverd" -v
+print_version nginx "$nginx" -v
+print_version wrk wrk -v
 printf 'machine: %s CPUs, %s\n' "$(nproc)" "$(uname -sr)"
 printf 'load:    wrk -t2 -c%s -d%s, keep-alive; %s HUPs at %s/s from t=1s; 2 workers each\n\n' \
   "$connections" "$duration" "$reloads" "$rate"

@@ -26,23 +26,9 @@ source "$root/bench/common.sh"
 
 usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-rounds=${ROUNDS:-3}
-duration=${DURATION:-10s}
-connections=${CONNECTIONS:-64}
 testssl=0
-while (($# > 0)); do
-  case $1 in
-    -r | --rounds) rounds=${2:?--rounds needs a value}; shift ;;
-    -d | --duration) duration=${2:?--duration needs a value}; shift ;;
-    -c | --connections) connections=${2:?--connections needs a value}; shift ;;
-    --testssl) testssl=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
-  esac
-  shift
-done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, not '$rounds'"
-[[ $connections =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
+bench_option() { if [[ $1 == --testssl ]]; then testssl=1; bench_used=1; fi; }
+bench_parse_args "$@"
 
 serverd=${SERVERD:-$root/build/serverd}
 warmup=${WARMUP:-3s}
@@ -50,33 +36,14 @@ warmup=${WARMUP:-3s}
 ensure_packages wrk nginx-light curl openssl
 if ((testssl)); then ensure_packages testssl.sh; fi
 require_serverd
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
-[[ -x $nginx ]] || die "nginx not found"
+find_nginx
 
-serverd_port=$(pick_port "${SERVERD_PORT:-}" 18443)
-nginx_port=$(pick_port "${NGINX_PORT:-}" $((serverd_port + 1)))
+pick_port "${SERVERD_PORT:-}" 18443
+serverd_port=$port
+pick_port "${NGINX_PORT:-}" $((serverd_port + 1))
+nginx_port=$port
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/serverd-bench.XXXXXX")
-serverd_pid=
-nginx_pid=
-cleanup() {
-  local pid
-  for pid in "$serverd_pid" "$nginx_pid"; do
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then
-    msg "kept $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+bench_start_tmp serverd-bench
 mkdir -p "$tmp/www" "$tmp/nginx-temp"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
@@ -85,41 +52,30 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   die "cannot make the benchmark certificate: $(cat "$tmp/openssl.out")"
 
 # --- serverd ------------------------------------------------------------------------------
-# worker_processes = 1 once the process model accepts it; until then serverd is one process.
-write_serverd_conf() {
-  {
-    printf '[main]\npid_file = "serverd.pid"\n'
-    if [[ $1 == with_workers ]]; then printf 'worker_processes = 1\n'; fi
-    printf '\n[log]\nerror_log = "serverd-error.log"\nlevel = "warn"\n\n'
-    printf '[[server]]\nlisten = [{ address = "127.0.0.1:%s", tls = true }]\n' "$serverd_port"
-    printf 'server_name = ["localhost"]\n'
-    printf 'tls = { certificate = "bench.pem", key = "bench.key" }\n'
-    printf 'keepalive_requests = 100000\n\n'
-    printf '  [[server.location]]\n  path = "/"\n  root = "www"\n'
-  } >"$tmp/serverd.toml"
-}
-write_serverd_conf with_workers
-if ! "$serverd" -t -c "$tmp/serverd.toml" >"$tmp/serverd-t.out" 2>&1; then
-  write_serverd_conf single
-  "$serverd" -t -c "$tmp/serverd.toml" >"$tmp/serverd-t.out" 2>&1 ||
-    die "serverd rejects the benchmark config:
-$(cat "$tmp/serverd-t.out")"
-fi
+cat >"$tmp/serverd.toml" <<TOML
+[main]
+pid_file = "serverd.pid"
+worker_processes = 1
+
+[log]
+error_log = "serverd-error.log"
+level = "warn"
+
+[[server]]
+listen = [{ address = "127.0.0.1:$serverd_port", tls = true }]
+server_name = ["localhost"]
+tls = { certificate = "bench.pem", key = "bench.key" }
+keepalive_requests = 100000
+
+  [[server.location]]
+  path = "/"
+  root = "www"
+TOML
+check_serverd_conf "$tmp/serverd.toml"
 
 # --- nginx --------------------------------------------------------------------------------
-# Temp paths inside $tmp for every module compiled in, so nginx never touches /var/lib/nginx.
-nginx_temp_paths=
-for kind in client_body proxy fastcgi uwsgi scgi; do
-  flag=--http-${kind/_/-}-temp-path
-  if "$nginx" -V 2>&1 | grep -q -- "$flag"; then
-    nginx_temp_paths+="  ${kind}_temp_path $tmp/nginx-temp/$kind;"$'\n'
-  fi
-done
-nginx_user=
-# A root master would switch its worker to nobody; keep it the current user, like serverd.
-if ((EUID == 0)); then nginx_user="user $(id -un) $(id -gn);"; fi
 cat >"$tmp/nginx.conf" <<NGINX
-$nginx_user
+$(nginx_user_line)
 worker_processes 1;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx-error.log warn;
@@ -130,7 +86,7 @@ http {
   tcp_nopush on;
   keepalive_requests 100000;
   default_type application/octet-stream;
-$nginx_temp_paths
+$(nginx_temp_paths "$tmp/nginx-temp")
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305;
   ssl_session_tickets on;
@@ -143,69 +99,41 @@ $nginx_temp_paths
   }
 }
 NGINX
-nginx_args=(-p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf")
-"$nginx" -t -q "${nginx_args[@]}" 2>"$tmp/nginx-t.out" ||
-  die "nginx rejects the benchmark config:
-$(cat "$tmp/nginx-t.out")"
+check_nginx_conf nginx
 
 # --- start both ---------------------------------------------------------------------------
-wait_ready() { # name pid port
-  local i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$2" 2>/dev/null || die "$1 exited at start-up (see KEEP_TMP=1 and its error log)"
-    if curl -skf -o /dev/null "https://127.0.0.1:$3/1k.bin"; then return 0; fi
-    sleep 0.1
-  done
-  die "$1 does not answer on 127.0.0.1:$3 after 10s"
-}
 "$serverd" -c "$tmp/serverd.toml" 2>>"$tmp/serverd-error.log" &
 serverd_pid=$!
-"$nginx" "${nginx_args[@]}" -g 'daemon off;' &
+bench_pids+=("$serverd_pid")
+start_nginx nginx
 nginx_pid=$!
-wait_ready serverd "$serverd_pid" "$serverd_port"
-wait_ready nginx "$nginx_pid" "$nginx_port"
+wait_ready serverd "$serverd_pid" "https://127.0.0.1:$serverd_port/1k.bin"
+wait_ready nginx "$nginx_pid" "https://127.0.0.1:$nginx_port/1k.bin"
 cmp -s <(curl -sf --cacert "$tmp/bench.pem" "https://127.0.0.1:$serverd_port/1k.bin") "$tmp/www/1k.bin" ||
   die "serverd does not serve the file byte for byte"
 cmp -s <(curl -sf --cacert "$tmp/bench.pem" "https://127.0.0.1:$nginx_port/1k.bin") "$tmp/www/1k.bin" ||
   die "nginx does not serve the file byte for byte"
 
 # --- measure ------------------------------------------------------------------------------
-# Latency as printed by wrk ("215.00us", "1.23ms", "1.01s") -> milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-    printf "%.3f", n }'
-}
-
 # run_wrk NAME PORT DURATION [wrk args] -> sets rps p50 p99 errors cpu_us; keeps the raw
 # output. cpu_us is the server's worker CPU time per request (user + system, microseconds):
 # with wrk and the server on two CPUs, wrk is often the bottleneck, and then requests/s
 # compares wrk's costs more than the servers'; CPU per request compares the servers.
 run_wrk() {
-  local out="$tmp/wrk-$1-$2.out" worker c0 c1 total
+  local out="$tmp/wrk-$1-$2.out" worker c0 c1
   if [[ $2 == "$serverd_port" ]]; then worker=$serverd_worker; else worker=$nginx_worker; fi
   c0=$(cpu_ticks "$worker")
   wrk -t1 -c"$connections" -d"$3" --latency "${@:4}" "https://127.0.0.1:$2/1k.bin" >"$out" 2>&1 ||
     die "wrk failed against $1: $(cat "$out")"
   c1=$(cpu_ticks "$worker")
-  total=$(awk '/requests in/ { print $1 }' "$out")
-  cpu_us=$(cpu_us_per_request $((c1 - c0)) "$total")
-  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-  errors=$(awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print }
-                /Non-2xx or 3xx responses:/ { print "non-2xx/3xx: " $NF }' "$out" | paste -sd' ')
-  [[ -n $rps ]] || die "cannot parse wrk output: $(cat "$out")"
+  parse_wrk "$out"
+  cpu_us=$(cpu_us_per_request $((c1 - c0)) "$requests")
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END {
-  if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-printf 'serverd: %s\n' "$("$serverd" -v 2>&1 | head -1)"
-printf 'nginx:   %s\n' "$("$nginx" -v 2>&1 | head -1)"
-printf 'wrk:     %s\n' "$(wrk -v 2>&1 | head -1)"
-printf 'openssl: %s\n' "$(openssl version)"
+print_version serverd "$serverd" -v
+print_version nginx "$nginx" -v
+print_version wrk wrk -v
+print_version openssl openssl version
 printf 'machine: %s CPUs, %s; %s round(s) of wrk -t1 -c%s -d%s --latency /1k.bin over TLS\n\n' \
   "$(nproc)" "$(uname -sr)" "$rounds" "$connections" "$duration"
 

@@ -152,21 +152,7 @@ void Master::on_message(Child& child, const Message& m) {
   }
   switch (m.header.type) {
     case MessageType::ready:
-      child.ready = true;
-      if (g.state == Generation::State::starting) {
-        if (child.id == kAgent) {
-          for (int i = 0; i < g.worker_count; ++i)
-            if (!g.slots[static_cast<std::size_t>(i)].current) spawn(g, i);
-        }
-        check_ready(g);
-      } else if (g.state == Generation::State::active) {
-        spdlog::info("{} (pid {}) is ready", role_name(child), child.pid);
-        child.channel.send(Message::make(MessageType::all_ready, kMaster, child.id));
-        // The agent brings a replacement worker up to date (health state).
-        if (child.id != kAgent && g.agent.current)
-          g.agent.current->channel.send(Message::make(MessageType::worker_ready, kMaster, kAgent,
-                                                      std::to_string(child.id)));
-      }
+      on_ready(child);
       break;
     case MessageType::rotate:
       if (child.id == kAgent) start_rotation(child, std::string(m.text()));
@@ -259,10 +245,7 @@ void Master::on_signal(int signo) {
       if (Generation* g = active(); g && !g->workers_stopped && phase_ == Phase::running) {
         spdlog::info("received WINCH: stopping workers gracefully");
         g->workers_stopped = true;
-        for (auto& s : g->slots) {
-          if (s.respawn) s.respawn->cancel();
-          s.current = nullptr;
-        }
+        g->release_workers();
         send_to(*g, MessageType::quit, true, false);
       }
       break;
@@ -283,10 +266,7 @@ void Master::begin_quit() {
   sd_notify("STOPPING=1");
   finish_reload(false, "error serverd is shutting down");
   for (auto& g : generations_) {
-    for (auto& s : g->slots) {
-      if (s.respawn) s.respawn->cancel();
-      s.current = nullptr;
-    }
+    g->release_workers();
     if (g->agent.respawn) g->agent.respawn->cancel();
     // The agents keep doing their chores while workers drain, and leave last.
     send_to(*g, MessageType::quit, true, false);
@@ -307,12 +287,8 @@ void Master::begin_stop() {
   sd_notify("STOPPING=1");
   finish_reload(false, "error serverd is shutting down");
   for (auto& g : generations_) {
-    for (auto& s : g->slots) {
-      if (s.respawn) s.respawn->cancel();
-      s.current = nullptr;
-    }
-    if (g->agent.respawn) g->agent.respawn->cancel();
-    g->agent.current = nullptr;
+    g->release_workers();
+    g->agent.release();
   }
   for (auto& c : children_) ::kill(c->pid, SIGTERM);
   deadline_ = std::make_unique<Timer>(loop_.timers(), [this] {

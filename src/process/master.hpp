@@ -61,6 +61,12 @@ class Master {
     Child* current = nullptr;
     int failures = 0;
     std::unique_ptr<Timer> respawn;
+    // Stops supervising the slot: no pending respawn fires, and its process (left to drain or
+    // to be stopped) no longer counts as the slot's current one.
+    void release() {
+      if (respawn) respawn->cancel();
+      current = nullptr;
+    }
   };
   struct Generation {
     int number = 0;
@@ -72,6 +78,9 @@ class Master {
     enum class State { starting, active, draining, failed } state = State::starting;
     bool workers_stopped = false;  // WINCH
     std::unique_ptr<Timer> start_deadline;
+    void release_workers() {
+      for (auto& s : slots) s.release();
+    }
   };
   using RequestPtr = std::shared_ptr<ControlServer::Request>;
   enum class Phase { running, quitting, stopping };
@@ -95,6 +104,7 @@ class Master {
 
   // master_reload.cpp: generations
   Generation& start_generation(ConfigPtr config, ListenerSet listeners);
+  void on_ready(Child& child);
   void check_ready(Generation& g);
   void activate(Generation& g);
   void drain(Generation& g);
@@ -102,6 +112,8 @@ class Master {
   void collect_generations();
   void reload(RequestPtr request);
   void finish_reload(bool ok, const std::string& text);
+  void answer_reload_after_old_workers(Generation& g);
+  void reload_worker_stopped(pid_t pid);
   void on_command(const std::string& command, RequestPtr request);
 
   // Log rotation handshake (requested by an agent).
@@ -134,16 +146,19 @@ class Master {
   Phase phase_ = Phase::running;
   std::unique_ptr<Timer> deadline_;
 
-  Generation* reloading_ = nullptr;
-  std::vector<RequestPtr> reload_requests_;
-  std::vector<RequestPtr> queued_reloads_;
-  // A reload is answered once every old worker has stopped accepting (or is gone), so a
-  // connection made right after `-s reload` returns can only reach the new generation.
-  std::vector<pid_t> reload_waiting_;
-  std::string reload_answer_;
-  std::unique_ptr<Timer> reload_answer_deadline_;
-  void reload_worker_stopped(pid_t pid);
-  bool reload_queued_ = false;
+  // The reload in progress (at most one runs; more requests are folded into one after it).
+  struct Reload {
+    Generation* generation = nullptr;  // the starting generation; null when none runs
+    std::vector<RequestPtr> requests;  // answered with its outcome
+    bool queued = false;               // another reload was asked for meanwhile
+    std::vector<RequestPtr> queued_requests;
+    // A reload is answered once every old worker has stopped accepting (or is gone), so a
+    // connection made right after `-s reload` returns can only reach the new generation.
+    std::vector<pid_t> waiting;
+    std::string answer;  // set while waiting
+    std::unique_ptr<Timer> answer_deadline;
+  };
+  Reload reload_;
 
   struct Rotation {
     pid_t agent = 0;

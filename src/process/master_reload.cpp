@@ -37,6 +37,27 @@ Master::Generation& Master::start_generation(ConfigPtr config, ListenerSet liste
   return g;
 }
 
+void Master::on_ready(Child& child) {
+  Generation& g = *child.gen;
+  child.ready = true;
+  if (g.state == Generation::State::starting) {
+    // Workers start once the agent is ready: they may rely on what it prepares. A worker slot
+    // that already has a process (the agent was replaced while starting) keeps it.
+    if (child.id == kAgent) {
+      for (int i = 0; i < g.worker_count; ++i)
+        if (!g.slots[static_cast<std::size_t>(i)].current) spawn(g, i);
+    }
+    check_ready(g);
+  } else if (g.state == Generation::State::active) {
+    spdlog::info("{} (pid {}) is ready", role_name(child), child.pid);
+    child.channel.send(Message::make(MessageType::all_ready, kMaster, child.id));
+    // The agent brings a replacement worker up to date (health state).
+    if (child.id != kAgent && g.agent.current)
+      g.agent.current->channel.send(
+          Message::make(MessageType::worker_ready, kMaster, kAgent, std::to_string(child.id)));
+  }
+}
+
 void Master::check_ready(Generation& g) {
   if (g.state != Generation::State::starting) return;
   if (!g.agent.current || !g.agent.current->ready) return;
@@ -80,41 +101,39 @@ void Master::activate(Generation& g) {
     x->state = Generation::State::failed;
     --draining;
   }
-  if (reloading_ == &g) {
-    reload_waiting_.clear();
-    for (auto& c : children_)
-      if (c->id != kAgent && c->gen != &g && c->gen->state == Generation::State::draining)
-        reload_waiting_.push_back(c->pid);
-    reload_answer_ = "ok generation " + std::to_string(g.number);
-    reload_answer_deadline_ = std::make_unique<Timer>(loop_.timers(), [this] {
-      reload_waiting_.clear();
-      reload_worker_stopped(0);
-    });
-    reload_answer_deadline_->arm(std::chrono::seconds(2));
-    if (reload_waiting_.empty()) reload_worker_stopped(0);
-  }
+  if (reload_.generation == &g) answer_reload_after_old_workers(g);
+}
+
+void Master::answer_reload_after_old_workers(Generation& g) {
+  reload_.waiting.clear();
+  for (auto& c : children_)
+    if (c->id != kAgent && c->gen != &g && c->gen->state == Generation::State::draining)
+      reload_.waiting.push_back(c->pid);
+  reload_.answer = "ok generation " + std::to_string(g.number);
+  reload_.answer_deadline = std::make_unique<Timer>(loop_.timers(), [this] {
+    reload_.waiting.clear();
+    reload_worker_stopped(0);
+  });
+  reload_.answer_deadline->arm(std::chrono::seconds(2));
+  if (reload_.waiting.empty()) reload_worker_stopped(0);
 }
 
 void Master::reload_worker_stopped(pid_t pid) {
-  if (reload_answer_.empty()) return;
-  std::erase(reload_waiting_, pid);
-  if (!reload_waiting_.empty()) return;
-  std::string answer = std::move(reload_answer_);
-  reload_answer_.clear();
-  if (reload_answer_deadline_) {
-    loop_.defer([t = std::shared_ptr<Timer>(std::move(reload_answer_deadline_))] {});
+  if (reload_.answer.empty()) return;
+  std::erase(reload_.waiting, pid);
+  if (!reload_.waiting.empty()) return;
+  std::string answer = std::move(reload_.answer);
+  reload_.answer.clear();
+  if (reload_.answer_deadline) {
+    loop_.defer([t = std::shared_ptr<Timer>(std::move(reload_.answer_deadline))] {});
   }
   finish_reload(true, answer);
 }
 
 void Master::drain(Generation& g) {
   g.state = Generation::State::draining;
-  for (auto& s : g.slots) {
-    if (s.respawn) s.respawn->cancel();
-    s.current = nullptr;
-  }
-  if (g.agent.respawn) g.agent.respawn->cancel();
-  g.agent.current = nullptr;
+  g.release_workers();
+  g.agent.release();
   spdlog::info("generation {} is draining", g.number);
   send_to(g, MessageType::quit, true, true);
 }
@@ -123,15 +142,12 @@ void Master::fail_generation(Generation& g, const std::string& why) {
   if (g.state != Generation::State::starting) return;
   g.state = Generation::State::failed;
   g.start_deadline.reset();
-  for (auto& s : g.slots) {
-    if (s.respawn) s.respawn->cancel();
-    s.current = nullptr;
-  }
-  g.agent.current = nullptr;
+  g.release_workers();
+  g.agent.release();
   for (auto& c : children_)
     if (c->gen == &g) ::kill(c->pid, SIGTERM);
   spdlog::error("reload failed: {}; still serving with the previous configuration", why);
-  if (reloading_ == &g) finish_reload(false, "error " + why);
+  if (reload_.generation == &g) finish_reload(false, "error " + why);
   collect_generations();
 }
 
@@ -141,7 +157,7 @@ void Master::collect_generations() {
       return false;
     bool has_children = std::any_of(children_.begin(), children_.end(),
                                     [&](const auto& c) { return c->gen == g.get(); });
-    if (has_children || reloading_ == g.get()) return false;
+    if (has_children || reload_.generation == g.get()) return false;
     if (g->state == Generation::State::draining)
       spdlog::info("generation {} has drained", g->number);
     return true;  // its listening sockets nobody else uses close here
@@ -165,18 +181,18 @@ void Master::reload(RequestPtr request) {
     if (request) request->reply("error serverd is shutting down");
     return;
   }
-  if (reloading_) {
+  if (reload_.generation) {
     // Reloads requested while one is starting are folded into one more, run right after it.
-    reload_queued_ = true;
-    if (request) queued_reloads_.push_back(std::move(request));
+    reload_.queued = true;
+    if (request) reload_.queued_requests.push_back(std::move(request));
     return;
   }
   // Requests folded into this reload (see finish_reload) share its outcome.
   auto fail_all = [&](const std::string& text) {
     sd_notify("READY=1");
     if (request) request->reply(text);
-    for (auto& r : reload_requests_) r->reply(text);
-    reload_requests_.clear();
+    for (auto& r : reload_.requests) r->reply(text);
+    reload_.requests.clear();
   };
   sd_notify("RELOADING=1");
   auto result = load_config_file(options_.config_path, modules_);
@@ -201,20 +217,20 @@ void Master::reload(RequestPtr request) {
     fail_all(std::string("error ") + e.what());
     return;
   }
-  if (request) reload_requests_.push_back(std::move(request));
-  reloading_ = &start_generation(result.config, std::move(listeners));
+  if (request) reload_.requests.push_back(std::move(request));
+  reload_.generation = &start_generation(result.config, std::move(listeners));
 }
 
 void Master::finish_reload(bool ok, const std::string& text) {
-  if (!reloading_) return;
-  reloading_ = nullptr;
-  for (auto& r : reload_requests_) r->reply(text);
-  reload_requests_.clear();
+  if (!reload_.generation) return;
+  reload_.generation = nullptr;
+  for (auto& r : reload_.requests) r->reply(text);
+  reload_.requests.clear();
   if (!ok) sd_notify("READY=1");
-  if (reload_queued_ && phase_ == Phase::running) {
-    reload_queued_ = false;
-    auto queued = std::move(queued_reloads_);
-    queued_reloads_.clear();
+  if (reload_.queued && phase_ == Phase::running) {
+    reload_.queued = false;
+    auto queued = std::move(reload_.queued_requests);
+    reload_.queued_requests.clear();
     // Deferred: this may run inside the generation code that just finished.
     loop_.defer([this, queued]() mutable {
       if (queued.empty()) {
@@ -222,13 +238,13 @@ void Master::finish_reload(bool ok, const std::string& text) {
         return;
       }
       RequestPtr first = queued.front();
-      for (std::size_t i = 1; i < queued.size(); ++i) reload_requests_.push_back(queued[i]);
+      for (std::size_t i = 1; i < queued.size(); ++i) reload_.requests.push_back(queued[i]);
       reload(first);
     });
   } else {
-    for (auto& r : queued_reloads_) r->reply(text);
-    queued_reloads_.clear();
-    reload_queued_ = false;
+    for (auto& r : reload_.queued_requests) r->reply(text);
+    reload_.queued_requests.clear();
+    reload_.queued = false;
   }
   collect_generations();
 }

@@ -30,7 +30,11 @@ bool all_digits(std::string_view s) {
 std::string read_small_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  try {
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure&) {  // read() failed: ESRCH, the process just exited
+    return {};
+  }
 }
 
 }  // namespace

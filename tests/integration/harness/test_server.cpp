@@ -54,7 +54,13 @@ TestServer::TestServer(const std::string& config_template, const Populate& popul
     dir_.write("serverd.toml", substitute_port(config_template, port_));
     process_ = std::make_unique<ServerProcess>(
         std::vector<std::string>{"-c", config_path().string()}, dir_.path());
-    if (process_->wait_for_port(port_, std::chrono::seconds(5))) return;
+    if (process_->wait_for_port(port_, std::chrono::seconds(5))) {
+      // The port opens a moment before the control socket: `serverd -s` must find it at once.
+      const auto control = dir_ / "serverd.pid.ctl";
+      for (int i = 0; i < 250 && process_->alive() && !std::filesystem::exists(control); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return;
+    }
     const bool exited = !process_->alive();
     last_failure = diagnostics();
     process_->stop();

@@ -79,10 +79,6 @@ index = ["index.html", "index.htm"]
   BOOST_TEST(locations[2].handler == files);
 }
 
-BOOST_AUTO_TEST_SUITE_END()
-
-}  // namespace serverd
-
 // Regression: `index`/`default_type` only tune the static module; they must not count as a
 // second content handler next to `return` (found while testing the static module).
 BOOST_AUTO_TEST_CASE(tuning_keys_do_not_claim_the_handler) {
@@ -102,3 +98,7 @@ root = "html"
   const auto& loc = r.config->servers[0].locations[0];
   BOOST_TEST(loc.handler == modules.index_of("return"));
 }
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace serverd

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "../modules/module_test_support.hpp"
+#include "../module_test_support.hpp"
 
 namespace serverd {
 namespace {

@@ -4,7 +4,7 @@
 #include <boost/test/unit_test.hpp>
 #include <string>
 
-#include "../modules/module_test_support.hpp"
+#include "../module_test_support.hpp"
 #include "http/uri.hpp"
 
 namespace serverd {
