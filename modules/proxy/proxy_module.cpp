@@ -105,7 +105,9 @@ ModuleConfPtr ProxyModule::configure(ConfigLevel level, const toml::table& block
                                "\" must be a string without control characters");
           continue;
         }
-        std::erase_if(conf->set_headers, [&](const auto& h) { return iequals(h.first, key.str()); });
+        // A named copy: clang 14 cannot capture a structured binding.
+        const std::string_view name = key.str();
+        std::erase_if(conf->set_headers, [&](const auto& h) { return iequals(h.first, name); });
         conf->set_headers.emplace_back(std::string(key.str()), s->get());
       }
     } else {
