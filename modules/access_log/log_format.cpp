@@ -1,189 +1,34 @@
 #include "modules/access_log/log_format.hpp"
 
-#include <arpa/inet.h>
-#include <sys/un.h>
-
-#include <array>
 #include <charconv>
-
-#include "http/variables.hpp"
 
 namespace serverd {
 namespace {
 
-struct VarName {
-  std::string_view name;
-  LogVar var;
-};
-
-constexpr std::array<VarName, 21> kVars = {{
-    {"remote_addr", LogVar::remote_addr},
-    {"remote_port", LogVar::remote_port},
-    {"remote_user", LogVar::remote_user},
-    {"time_local", LogVar::time_local},
-    {"time_iso8601", LogVar::time_iso8601},
-    {"msec", LogVar::msec},
-    {"request", LogVar::request},
-    {"request_method", LogVar::request_method},
-    {"request_uri", LogVar::request_uri},
-    {"uri", LogVar::uri},
-    {"args", LogVar::args},
-    {"query_string", LogVar::args},
-    {"host", LogVar::host},
-    {"server_protocol", LogVar::server_protocol},
-    {"server_addr", LogVar::server_addr},
-    {"server_port", LogVar::server_port},
-    {"status", LogVar::status},
-    {"body_bytes_sent", LogVar::body_bytes_sent},
-    {"request_time", LogVar::request_time},
-    {"upstream_addr", LogVar::upstream_addr},
-    {"upstream_response_time", LogVar::upstream_response_time},
-}};
-
 constexpr std::string_view kHex = "0123456789ABCDEF";
 constexpr std::string_view kHexLower = "0123456789abcdef";
 
-bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-// nginx's $http_x_real_ip matches "X-Real-IP": case folded, '-' read as '_'.
-char fold(char c) {
-  if (c >= 'A' && c <= 'Z') return static_cast<char>(c | 0x20);
-  if (c == '-') return '_';
-  return c;
-}
-
-bool header_matches(std::string_view header, std::string_view folded) {
-  if (header.size() != folded.size()) return false;
-  for (std::size_t i = 0; i < header.size(); ++i)
-    if (fold(header[i]) != folded[i]) return false;
-  return true;
-}
-
-std::optional<std::string_view> find_header(const Request& r, std::string_view folded) {
-  for (const auto& h : r.headers())
-    if (header_matches(h.name, folded)) return h.value;
-  return std::nullopt;
-}
-
-template <typename Int>
-void append_int(std::string& out, Int value) {
-  char buf[24];
+void append_int(std::string& out, int value) {
+  char buf[16];
   const auto res = std::to_chars(buf, buf + sizeof buf, value);
   out.append(buf, static_cast<std::size_t>(res.ptr - buf));
 }
 
-// "12.345" from milliseconds.
-void append_seconds_ms(std::string& out, std::int64_t ms) {
-  if (ms < 0) ms = 0;
-  append_int(out, ms / 1000);
-  const auto frac = static_cast<int>(ms % 1000);
-  out.push_back('.');
-  out.push_back(static_cast<char>('0' + frac / 100));
-  out.push_back(static_cast<char>('0' + frac / 10 % 10));
-  out.push_back(static_cast<char>('0' + frac % 10));
-}
-
-void append_status(std::string& out, int status) {
-  if (status <= 0 || status > 999) {
-    out.append("000");
-    return;
-  }
-  out.push_back(static_cast<char>('0' + status / 100));
-  out.push_back(static_cast<char>('0' + status / 10 % 10));
-  out.push_back(static_cast<char>('0' + status % 10));
-}
-
-// Host part of an address, formatted into `buf` (no allocation).
-using HostBuf = char[INET6_ADDRSTRLEN + 8];
-std::string_view host_text(const SocketAddress& a, HostBuf& buf) {
-  buf[0] = '\0';
-  if (a.family() == AF_INET) {
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(a.get());
-    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf)) return buf;
-  } else if (a.family() == AF_INET6) {
-    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(a.get());
-    if (::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf)) return buf;
-  } else if (a.family() == AF_UNIX) {
-    return "unix:";
-  }
-  return {};
-}
-
-void append_host(std::string& out, const SocketAddress& a) {
-  HostBuf buf;
-  out.append(host_text(a, buf));
-}
-
-// $host: the Host header's host, else the local address.
-std::string_view host_value(const Request& r, HostBuf& buf) {
-  if (!r.host().empty()) return r.host();
-  return host_text(r.local(), buf);
-}
-
-void append_request_line(std::string& out, const Request& r) {
-  if (r.method().empty()) return;
-  out.append(r.method());
-  out.push_back(' ');
-  out.append(r.target());
-  out.push_back(' ');
-  out.append(r.version_string());
-}
-
-// The raw value of a variable, unescaped; empty means "-".
-void append_raw(std::string& out, const LogSegment& seg, const LogContext& ctx) {
-  const Request& r = ctx.request;
-  const ExchangeLog& log = ctx.log;
-  switch (seg.var) {
-    case LogVar::remote_addr: append_host(out, r.peer()); break;
-    case LogVar::remote_port: append_int(out, r.peer().port()); break;
-    case LogVar::remote_user: break;
-    case LogVar::time_local: out.append(ctx.time.local); break;
-    case LogVar::time_iso8601: out.append(ctx.time.iso8601); break;
-    case LogVar::msec: append_seconds_ms(out, ctx.time.epoch_ms); break;
-    case LogVar::request: append_request_line(out, r); break;
-    case LogVar::request_method: out.append(r.method()); break;
-    case LogVar::request_uri: out.append(r.target()); break;
-    case LogVar::uri: out.append(r.path()); break;
-    case LogVar::args: out.append(r.query()); break;
-    case LogVar::host: {
-      HostBuf buf;
-      out.append(host_value(r, buf));
-      break;
-    }
-    case LogVar::server_protocol:
-      if (!r.method().empty()) out.append(r.version_string());
-      break;
-    case LogVar::server_addr: append_host(out, r.local()); break;
-    case LogVar::server_port: append_int(out, r.local().port()); break;
-    case LogVar::status: append_status(out, log.status); break;
-    case LogVar::body_bytes_sent: append_int(out, log.body_bytes_sent); break;
-    case LogVar::request_time: append_seconds_ms(out, ctx.request_time_ms); break;
-    case LogVar::upstream_addr: out.append(log.upstream_addr); break;
-    case LogVar::upstream_response_time:
-      if (log.upstream_response_time_us >= 0)
-        append_seconds_ms(out, log.upstream_response_time_us / 1000);
-      break;
-    case LogVar::http_header:
-      if (auto v = find_header(r, seg.text)) out.append(*v);
-      break;
-    case LogVar::tls:
-      append_expanded(out, seg.text, r, r.tls() != nullptr ? "https" : "http");
-      break;
-  }
+// One variable's raw value, from the engine.
+void append_var(std::string& out, VarId id, const VariableContext& vars) {
+  append_segment(TemplateSegment{id, {}}, vars, out);
 }
 
 bool needs_nginx_escape(unsigned char c) { return c < 0x20 || c >= 0x7f || c == '"' || c == '\\'; }
 
-void render_template(const LogFormat& format, const LogContext& ctx, std::string& out) {
-  for (const LogSegment& seg : format.segments) {
-    if (seg.literal) {
+void render_template(const LogFormat& format, const VariableContext& vars, std::string& out) {
+  for (const TemplateSegment& seg : format.compiled.segments) {
+    if (seg.is_literal()) {
       out.append(seg.text);
       continue;
     }
     const std::size_t begin = out.size();
-    append_raw(out, seg, ctx);
+    append_segment(seg, vars, out);
     if (out.size() == begin) {
       out.push_back('-');
       continue;
@@ -216,15 +61,21 @@ void json_string_or_null(std::string& out, std::string_view value, bool present)
   append_json_string(out, value);
 }
 
-void render_json(const LogContext& ctx, std::string& out) {
+// An address's text (digits, hex, '.', ':') needs no JSON escaping.
+void json_address(std::string& out, VarId id, const VariableContext& vars) {
+  out.push_back('"');
+  append_var(out, id, vars);
+  out.push_back('"');
+}
+
+void render_json(const LogContext& ctx, const VariableContext& vars, std::string& out) {
   const Request& r = ctx.request;
   const ExchangeLog& log = ctx.log;
-  HostBuf buf;
   out.push_back('{');
   json_key(out, "time", true);
   append_json_string(out, ctx.time.iso8601);
   json_key(out, "remote_addr");
-  append_json_string(out, host_text(r.peer(), buf));
+  json_address(out, VarId::remote_addr, vars);
   json_key(out, "request");
   out.push_back('"');
   if (!r.method().empty()) {
@@ -242,24 +93,26 @@ void render_json(const LogContext& ctx, std::string& out) {
   json_key(out, "status");
   append_int(out, log.status);
   json_key(out, "body_bytes_sent");
-  append_int(out, log.body_bytes_sent);
+  append_var(out, VarId::body_bytes_sent, vars);
   json_key(out, "request_time");
-  append_seconds_ms(out, ctx.request_time_ms);
+  append_var(out, VarId::request_time, vars);
   json_key(out, "upstream_addr");
   json_string_or_null(out, log.upstream_addr, !log.upstream_addr.empty());
   json_key(out, "upstream_response_time");
-  if (log.upstream_response_time_us >= 0)
-    append_seconds_ms(out, log.upstream_response_time_us / 1000);
-  else
-    out.append("null");
-  const auto referer = find_header(r, "referer");
+  const std::size_t before = out.size();
+  append_var(out, VarId::upstream_response_time, vars);
+  if (out.size() == before) out.append("null");
+  const auto referer = find_folded_header(r, "referer");
   json_key(out, "http_referer");
   json_string_or_null(out, referer.value_or(""), referer.has_value());
-  const auto agent = find_header(r, "user_agent");
+  const auto agent = find_folded_header(r, "user_agent");
   json_key(out, "http_user_agent");
   json_string_or_null(out, agent.value_or(""), agent.has_value());
   json_key(out, "host");
-  append_json_string(out, host_value(r, buf));
+  if (!r.host().empty())
+    append_json_string(out, r.host());
+  else
+    json_address(out, VarId::server_addr, vars);
   out.push_back('}');
 }
 
@@ -313,67 +166,18 @@ std::optional<LogFormat> compile_log_format(std::string_view text, LogFormatErro
     return std::nullopt;
   };
   if (tmpl.empty()) return fail(0, "an empty log format");
-  std::string literal;
-  auto flush_literal = [&] {
-    if (literal.empty()) return;
-    f.segments.push_back(LogSegment{true, LogVar::remote_addr, std::move(literal)});
-    literal.clear();
-  };
-  std::size_t i = 0;
-  while (i < tmpl.size()) {
+  TemplateError template_error;
+  auto compiled = compile_log_template(tmpl, &template_error);
+  // A line break would split the line. The first problem of the template is the one reported,
+  // so only bytes before the engine's complaint count (a name never holds a control byte).
+  const std::size_t checked = compiled ? tmpl.size() : template_error.offset;
+  for (std::size_t i = 0; i < checked; ++i) {
     const char c = tmpl[i];
     if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
       return fail(i, "control characters (line breaks) are not allowed in a log format");
-    if (c != '$') {
-      literal.push_back(c);
-      ++i;
-      continue;
-    }
-    const std::size_t dollar = i;
-    std::size_t begin = i + 1;
-    std::size_t end = begin;
-    std::size_t next = 0;
-    if (begin < tmpl.size() && tmpl[begin] == '{') {
-      ++begin;
-      const std::size_t close = tmpl.find('}', begin);
-      if (close == std::string_view::npos) return fail(dollar, "unterminated \"${\"");
-      end = close;
-      next = close + 1;
-      for (std::size_t k = begin; k < end; ++k)
-        if (!is_name_char(tmpl[k])) return fail(k, "invalid character in a variable name");
-    } else {
-      while (end < tmpl.size() && is_name_char(tmpl[end])) ++end;
-      next = end;
-    }
-    const std::string_view name = tmpl.substr(begin, end - begin);
-    if (name.empty())
-      return fail(dollar, "\"$\" must be followed by a variable name (e.g. $remote_addr)");
-    LogSegment seg{false, LogVar::remote_addr, {}};
-    bool known = false;
-    if (name == "https" || name == "ssl_protocol" || name == "ssl_cipher" ||
-        name == "ssl_client_s_dn" || name == "ssl_client_verify" || name == "ssl_server_name" ||
-        name == "ssl_session_reused") {
-      seg.var = LogVar::tls;
-      seg.text = "${" + std::string(name) + "}";
-      known = true;
-    } else if (name.starts_with("http_") && name.size() > 5) {
-      seg.var = LogVar::http_header;
-      for (char ch : name.substr(5)) seg.text.push_back(fold(ch));
-      known = true;
-    } else {
-      for (const auto& v : kVars)
-        if (v.name == name) {
-          seg.var = v.var;
-          known = true;
-          break;
-        }
-    }
-    if (!known) return fail(dollar, "unknown variable \"$" + std::string(name) + "\"");
-    flush_literal();
-    f.segments.push_back(std::move(seg));
-    i = next;
   }
-  flush_literal();
+  if (!compiled) return fail(template_error.offset, std::move(template_error.message));
+  f.compiled = std::move(*compiled);
   return f;
 }
 
@@ -448,11 +252,13 @@ LogTime TimeCache::at(std::int64_t epoch_ms) {
 }
 
 void render_log_line(const LogFormat& format, const LogContext& ctx, std::string& out) {
+  const LogFacts facts{ctx.log, ctx.time, ctx.request_time_ms};
+  const VariableContext vars{ctx.request, &facts};
   if (format.kind == LogFormat::Kind::json) {
-    render_json(ctx, out);
+    render_json(ctx, vars, out);
     return;
   }
-  render_template(format, ctx, out);
+  render_template(format, vars, out);
 }
 
 void append_nginx_escaped(std::string& out, std::string_view value) {

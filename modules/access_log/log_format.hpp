@@ -3,87 +3,36 @@
 // custom templates with nginx-style variables, compiled once at config time and rendered per
 // request without allocating in the steady state (into a reused string).
 //
-// Variables (any other name is a config error):
-//   $remote_addr $remote_port $remote_user ("-": there is no authentication)
-//   $time_local ("10/Oct/2000:13:55:36 -0700") $time_iso8601 ("2000-10-10T13:55:36-07:00")
-//   $msec ("971211336.123")
-//   $request ("GET /a?x=1 HTTP/1.1") $request_method $request_uri (raw target) $uri (decoded)
-//   $args / $query_string $host $server_protocol $server_addr $server_port
-//   $status $body_bytes_sent $request_time ("0.012", seconds)
-//   $upstream_addr $upstream_response_time ("0.012", seconds; "-" without an upstream)
-//   $http_referer $http_user_agent $http_<name> (any request header, '_' matching '-')
-// `${name}` delimits a name followed by name characters. An empty or missing value prints "-".
-// In templates (combined included) every value is escaped as nginx does: '"', '\', control
-// bytes and bytes >= 0x7f become "\xHH".
+// Variables: those of http/variables.hpp, the log's own included; any other name is a config
+// error. An empty or missing value prints "-". In templates (combined included) every value is
+// escaped as nginx does: '"', '\', control bytes and bytes >= 0x7f become "\xHH".
 #include <cstdint>
 #include <ctime>
 #include <limits>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "http/exchange.hpp"
 #include "http/request.hpp"
+#include "http/variables.hpp"
 
 namespace serverd {
 
-enum class LogVar : std::uint8_t {
-  remote_addr,
-  remote_port,
-  remote_user,
-  time_local,
-  time_iso8601,
-  msec,
-  request,
-  request_method,
-  request_uri,
-  uri,
-  args,
-  host,
-  server_protocol,
-  server_addr,
-  server_port,
-  status,
-  body_bytes_sent,
-  request_time,
-  upstream_addr,
-  upstream_response_time,
-  http_header,  // $http_<name>: the name is kept in the segment
-  tls,          // $https, $ssl_*: the name is kept in the segment (see http/variables.hpp)
-};
-
-struct LogSegment {
-  bool literal = true;
-  LogVar var = LogVar::remote_addr;
-  std::string text;  // the literal text, or for http_header the folded header name
-};
-
 struct LogFormat {
   enum class Kind { combined, json, custom } kind = Kind::combined;
-  std::string text;  // as configured: "combined", "json" or the template
-  std::vector<LogSegment> segments;  // empty for json
+  std::string text;           // as configured: "combined", "json" or the template
+  CompiledTemplate compiled;  // empty for json
 };
 
 inline constexpr std::string_view kCombinedTemplate =
     "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
     "\"$http_referer\" \"$http_user_agent\"";
 
-struct LogFormatError {
-  std::size_t offset = 0;  // byte offset of the problem in the template
-  std::string message;
-};
+using LogFormatError = TemplateError;
 
 // "combined", "json" or a template. On failure, `error` says what and where.
 std::optional<LogFormat> compile_log_format(std::string_view text, LogFormatError* error);
-
-// The wall-clock time of a log line, formatted once per second by TimeCache.
-struct LogTime {
-  std::int64_t epoch_ms = 0;
-  std::string_view local;    // "10/Oct/2000:13:55:36 -0700"
-  std::string_view iso8601;  // "2000-10-10T13:55:36-07:00"
-};
 
 // Formats the two texts for a broken-down local time with its UTC offset (seconds east).
 // Both are NUL-terminated (26 and 25 characters).

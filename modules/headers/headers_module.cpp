@@ -90,17 +90,18 @@ std::optional<AddedHeader> read_header(std::string_view name, const toml::node& 
     ctx.error(node, fmt::format("`add_header` \"{}\": the value has control characters", name));
     return std::nullopt;
   }
+  h.compiled = compile_template(h.value);
   return h;
 }
 
 }  // namespace
 
-void add_configured_headers(const HeadersConf& conf, const Request& request,
-                            std::string_view scheme, Response& response) {
+void add_configured_headers(const HeadersConf& conf, const Request& request, Response& response) {
   const bool by_default = applies_by_default(response.status);
+  const VariableContext vars{request};
   for (const AddedHeader& h : conf.headers) {
     if (!h.always && !by_default) continue;
-    std::string value = expand_variables(h.value, request, scheme);
+    std::string value = evaluate(h.compiled, vars);
     // A variable may bring request bytes: CR or LF must never start a header of their own.
     std::replace_if(value.begin(), value.end(), is_control, ' ');
     response.headers.add(h.name, std::move(value));
@@ -154,8 +155,7 @@ void HeadersModule::dump(const ModuleConf& mc, toml::table& out) const {
 
 void HeadersModule::filter_headers(Exchange& exchange, Response& response,
                                    const ModuleConf& mc) const {
-  add_configured_headers(static_cast<const HeadersConf&>(mc), exchange.request(), exchange.scheme(),
-                         response);
+  add_configured_headers(static_cast<const HeadersConf&>(mc), exchange.request(), response);
 }
 
 }  // namespace serverd

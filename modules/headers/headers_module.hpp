@@ -14,12 +14,14 @@
 #include "http/module.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "http/variables.hpp"
 
 namespace serverd {
 
 struct AddedHeader {
   std::string name;
-  std::string value;  // template
+  std::string value;          // template
+  CompiledTemplate compiled;  // `value`, compiled at config load
   bool always = false;
 };
 
@@ -39,7 +41,6 @@ class HeadersModule : public Module {
 };
 
 // Adds the configured headers that apply to `response` (split out for tests).
-void add_configured_headers(const HeadersConf& conf, const Request& request,
-                            std::string_view scheme, Response& response);
+void add_configured_headers(const HeadersConf& conf, const Request& request, Response& response);
 
 }  // namespace serverd

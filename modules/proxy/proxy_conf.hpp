@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "http/module.hpp"
+#include "http/variables.hpp"
 #include "modules/proxy/proxy_target.hpp"
 
 namespace serverd {
@@ -17,6 +18,7 @@ struct ProxyConf final : ModuleConf {
   std::optional<ProxyTarget> pass;  // set: this location proxies
   SourcePos pass_pos;
   std::vector<std::pair<std::string, std::string>> set_headers;  // templates
+  std::vector<CompiledTemplate> set_header_values;  // set_headers' values compiled, same order
   std::vector<std::string> hide_headers;
   Duration connect_timeout{60'000};
   Duration read_timeout{60'000};
@@ -34,6 +36,12 @@ struct ProxyConf final : ModuleConf {
   std::shared_ptr<const TlsContext> tls;           // built when proxy_pass is https
   std::string tls_sni;                             // derived: what is sent as SNI
   std::string tls_verify_name;                     // derived: what the certificate must match
+
+  // Compiles set_headers into set_header_values, once set_headers is final.
+  void compile_set_headers() {
+    set_header_values.clear();
+    for (const auto& h : set_headers) set_header_values.push_back(compile_template(h.second));
+  }
 };
 
 }  // namespace serverd

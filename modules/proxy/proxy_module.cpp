@@ -114,6 +114,7 @@ ModuleConfPtr ProxyModule::configure(ConfigLevel level, const toml::table& block
       ctx.error(*node, "\"proxy_set_header\" must be a table of header = \"value\"");
     }
   }
+  conf->compile_set_headers();
   if (auto hide = ctx.get_string_list(block, "proxy_hide_header")) conf->hide_headers = *hide;
   if (auto d = ctx.get_duration(block, "proxy_connect_timeout")) conf->connect_timeout = *d;
   if (auto d = ctx.get_duration(block, "proxy_read_timeout")) conf->read_timeout = *d;

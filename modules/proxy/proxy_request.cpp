@@ -68,8 +68,9 @@ ProxyRequest::ProxyRequest(Exchange& ex, const ProxyConf& conf, UpstreamRuntime&
   request_chunked_ = req.chunked();
 
   std::vector<std::pair<std::string, std::string>> set_headers;
-  for (const auto& [name, value] : conf.set_headers)
-    set_headers.emplace_back(name, expand_variables(value, req, ex.scheme()));
+  const VariableContext vars{req};
+  for (std::size_t i = 0; i < conf.set_headers.size(); ++i)
+    set_headers.emplace_back(conf.set_headers[i].first, evaluate(conf.set_header_values[i], vars));
   ForwardContext ctx;
   ctx.client_ip = client_ip_;
   ctx.scheme = ex.scheme();
@@ -83,7 +84,7 @@ ProxyRequest::ProxyRequest(Exchange& ex, const ProxyConf& conf, UpstreamRuntime&
   if (group.balance == "ip_hash")
     hash_key_ = client_ip_;
   else if (group.balance == "hash")
-    hash_key_ = expand_variables(group.hash_key, req, ex.scheme());
+    hash_key_ = evaluate(up.hash_key, vars);
   int servers = static_cast<int>(up.group.size());
   max_tries_ = conf.next_upstream_tries > 0 ? std::min(conf.next_upstream_tries, servers) : servers;
   if (max_tries_ < 1) max_tries_ = 1;

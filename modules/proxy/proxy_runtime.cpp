@@ -15,6 +15,7 @@ constexpr int kImplicitKeepalive = 32;
 UpstreamRuntime::UpstreamRuntime(EventLoop& loop, std::shared_ptr<const UpstreamConfig> c,
                                  std::uint64_t seed)
     : config(std::move(c)),
+      hash_key(compile_template(config->hash_key)),
       group(*config, seed),
       pool(loop, static_cast<std::size_t>(config->keepalive), kIdleTimeout) {}
 

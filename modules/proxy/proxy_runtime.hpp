@@ -10,6 +10,7 @@
 
 #include "core/config.hpp"
 #include "event/loop.hpp"
+#include "http/variables.hpp"
 #include "upstream/keepalive_pool.hpp"
 #include "upstream/upstream_group.hpp"
 
@@ -19,6 +20,7 @@ struct UpstreamRuntime {
   UpstreamRuntime(EventLoop& loop, std::shared_ptr<const UpstreamConfig> config,
                   std::uint64_t seed);
   std::shared_ptr<const UpstreamConfig> config;
+  CompiledTemplate hash_key;  // config->hash_key compiled (balance = "hash")
   UpstreamGroup group;
   KeepalivePool pool;
   // The last TLS session per server, resumed by the next new connection to it: only with the

@@ -60,6 +60,8 @@ std::optional<ReturnConf> read_table(const toml::table& table, const toml::node&
   }
   conf.location = ctx.get_string(table, "location");
   conf.body = ctx.get_string(table, "body");
+  if (conf.location) conf.location_template = compile_template(*conf.location);
+  if (conf.body) conf.body_template = compile_template(*conf.body);
   conf.content_type = ctx.get_string(table, "content_type");
 
   if (conf.location && (conf.location->empty() || has_control_chars(*conf.location)))
@@ -82,15 +84,15 @@ bool is_redirect_status(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-Response make_return_response(const ReturnConf& conf, const Request& request,
-                              std::string_view scheme) {
+Response make_return_response(const ReturnConf& conf, const Request& request) {
+  const VariableContext vars{request};
   Response r;
   r.status = conf.status;
   if (conf.location)
-    r.headers.add("Location", sanitize_location(expand_variables(*conf.location, request, scheme)));
+    r.headers.add("Location", sanitize_location(evaluate(conf.location_template, vars)));
   if (conf.body) {
     r.headers.add("Content-Type", conf.content_type.value_or("text/plain"));
-    r.body = expand_variables(*conf.body, request, scheme);
+    r.body = evaluate(conf.body_template, vars);
   } else if (is_redirect_status(conf.status) || conf.status >= 400) {
     // As nginx: a redirect or an error without an explicit body gets the small HTML page.
     r.headers.add("Content-Type", "text/html");
@@ -153,8 +155,7 @@ bool ReturnModule::handles(const ModuleConf& /*conf*/) const {
 
 void ReturnModule::handle(Exchange& exchange, const ModuleConf& mc) const {
   const auto& conf = static_cast<const ReturnConf&>(mc);
-  // TODO(tls): "https" once the exchange tells which listener the request came in on.
-  exchange.respond(make_return_response(conf, exchange.request(), "http"));
+  exchange.respond(make_return_response(conf, exchange.request()));
 }
 
 }  // namespace serverd

@@ -14,6 +14,7 @@
 #include "http/module.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "http/variables.hpp"
 
 namespace serverd {
 
@@ -22,6 +23,8 @@ struct ReturnConf : ModuleConf {
   std::optional<std::string> location;  // template
   std::optional<std::string> body;      // template
   std::optional<std::string> content_type;
+  CompiledTemplate location_template;  // compiled at config load
+  CompiledTemplate body_template;
 };
 
 class ReturnModule : public Module {
@@ -39,8 +42,7 @@ class ReturnModule : public Module {
 
 // The response for these settings and request: split from handle() so it can be tested without
 // an Exchange.
-Response make_return_response(const ReturnConf& conf, const Request& request,
-                              std::string_view scheme);
+Response make_return_response(const ReturnConf& conf, const Request& request);
 
 // Whether a status is a redirect that needs a Location (301, 302, 303, 307, 308).
 bool is_redirect_status(int status);

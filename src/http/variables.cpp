@@ -1,142 +1,112 @@
 #include "http/variables.hpp"
 
-#include "tls/tls_session.hpp"
-
-#include <fmt/format.h>
-
-#include <iterator>
+#include "http/variable_table.hpp"
 
 namespace serverd {
 namespace {
+
+constexpr std::string_view kHttpPrefix = "http_";
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-char fold(char c) {
-  if (c >= 'A' && c <= 'Z') return static_cast<char>(c | 0x20);
-  if (c == '-') return '_';
-  return c;
-}
-
-// nginx's $http_x_real_ip matches "X-Real-IP": case folded, '-' read as '_'.
-bool header_name_matches(std::string_view header, std::string_view var_suffix) {
-  if (header.size() != var_suffix.size()) return false;
-  for (std::size_t i = 0; i < header.size(); ++i)
-    if (fold(header[i]) != fold(var_suffix[i])) return false;
-  return true;
-}
-
-// Appends the value of variable `name`; false when the name is unknown.
-bool append_variable(std::string& out, std::string_view name, const Request& request,
-                     std::string_view scheme) {
-  constexpr std::string_view kHttpPrefix = "http_";
-  if (name.starts_with(kHttpPrefix) && name.size() > kHttpPrefix.size()) {
-    const std::string_view wanted = name.substr(kHttpPrefix.size());
-    for (const auto& h : request.headers()) {
-      if (header_name_matches(h.name, wanted)) {
-        out.append(h.value);
-        break;
+// One scanner for both compilers. `strict` (the access log): every variable is known and the
+// first bad reference fails the template. Otherwise a bad reference is literal text: its '$'
+// is copied and scanning resumes right after it, so "$$uri" still expands its second reference.
+bool compile_into(std::string_view tmpl, bool strict, CompiledTemplate& out, TemplateError* error) {
+  std::string literal;
+  auto flush_literal = [&] {
+    if (literal.empty()) return;
+    out.segments.push_back(TemplateSegment{VarId::literal, std::move(literal)});
+    literal.clear();
+  };
+  std::size_t i = 0;
+  while (i < tmpl.size()) {
+    const std::size_t dollar = tmpl.find('$', i);
+    if (dollar == std::string_view::npos) {
+      literal.append(tmpl.substr(i));
+      break;
+    }
+    literal.append(tmpl.substr(i, dollar - i));
+    std::size_t begin = dollar + 1;
+    std::size_t end = begin;
+    std::size_t next = 0;  // where scanning resumes after the reference
+    std::optional<TemplateError> problem;
+    if (begin < tmpl.size() && tmpl[begin] == '{') {
+      ++begin;
+      const std::size_t close = tmpl.find('}', begin);
+      if (close == std::string_view::npos) {
+        problem = TemplateError{dollar, "unterminated \"${\""};
+      } else {
+        end = close;
+        next = close + 1;
+        for (std::size_t k = begin; k < end && !problem; ++k)
+          if (!is_name_char(tmpl[k]))
+            problem = TemplateError{k, "invalid character in a variable name"};
+      }
+    } else {
+      while (end < tmpl.size() && is_name_char(tmpl[end])) ++end;
+      next = end;
+    }
+    TemplateSegment seg;
+    if (!problem) {
+      const std::string_view name = tmpl.substr(begin, end - begin);
+      if (name.empty()) {
+        problem =
+            TemplateError{dollar, "\"$\" must be followed by a variable name (e.g. $remote_addr)"};
+      } else if (name.starts_with(kHttpPrefix) && name.size() > kHttpPrefix.size()) {
+        seg =
+            TemplateSegment{VarId::http_header, fold_header_name(name.substr(kHttpPrefix.size()))};
+      } else if (auto id = find_variable(name, strict)) {
+        seg.var = *id;
+      } else {
+        problem = TemplateError{dollar, "unknown variable \"$" + std::string(name) + "\""};
       }
     }
-    return true;
-  }
-  if (name == "request_uri") {
-    out.append(request.target());
-  } else if (name == "uri") {
-    out.append(request.path());
-  } else if (name == "args" || name == "query_string") {
-    out.append(request.query());
-  } else if (name == "is_args") {
-    if (!request.query().empty()) out.push_back('?');
-  } else if (name == "host") {
-    if (!request.host().empty())
-      out.append(request.host());
-    else
-      out.append(request.local().host_string());
-  } else if (name == "scheme") {
-    out.append(scheme);
-  } else if (name == "server_addr") {
-    out.append(request.local().host_string());
-  } else if (name == "server_port") {
-    fmt::format_to(std::back_inserter(out), "{}", request.local().port());
-  } else if (name == "remote_addr") {
-    out.append(request.peer().host_string());
-  } else if (name == "remote_port") {
-    fmt::format_to(std::back_inserter(out), "{}", request.peer().port());
-  } else if (name == "request_method") {
-    out.append(request.method());
-  } else if (name == "server_protocol") {
-    out.append(request.version_string());
-  } else if (name == "https") {
-    if (request.tls() != nullptr) out.append("on");
-  } else if (name.starts_with("ssl_")) {
-    const TlsSession* tls = request.tls();
-    if (name == "ssl_client_s_dn") {
-      if (tls) out.append(tls->client_subject());
-    } else if (name == "ssl_client_verify") {
-      if (tls) out.append(tls->client_subject().empty() ? "NONE" : "SUCCESS");
-    } else if (name == "ssl_protocol") {
-      if (tls) out.append(tls->protocol());
-    } else if (name == "ssl_cipher") {
-      if (tls) out.append(tls->cipher());
-    } else if (name == "ssl_server_name") {
-      if (tls) out.append(tls->server_name());
-    } else if (name == "ssl_session_reused") {
-      if (tls) out.append(tls->reused() ? "r" : ".");
-    } else {
-      return false;
+    if (problem) {
+      if (strict) {
+        if (error) *error = std::move(*problem);
+        return false;
+      }
+      literal.push_back('$');
+      i = dollar + 1;
+      continue;
     }
-  } else {
-    return false;
+    flush_literal();
+    out.segments.push_back(std::move(seg));
+    i = next;
   }
+  flush_literal();
   return true;
 }
 
 }  // namespace
 
-void append_expanded(std::string& out, std::string_view tmpl, const Request& request,
-                     std::string_view scheme) {
-  std::size_t i = 0;
-  while (i < tmpl.size()) {
-    const std::size_t dollar = tmpl.find('$', i);
-    if (dollar == std::string_view::npos) {
-      out.append(tmpl.substr(i));
-      return;
-    }
-    out.append(tmpl.substr(i, dollar - i));
-    std::size_t name_begin = dollar + 1;
-    std::size_t name_end = name_begin;
-    std::size_t next = 0;  // where copying resumes after the reference
-    if (name_begin < tmpl.size() && tmpl[name_begin] == '{') {
-      ++name_begin;
-      const std::size_t close = tmpl.find('}', name_begin);
-      name_end = close == std::string_view::npos ? name_begin : close;
-      next = close == std::string_view::npos ? name_begin : close + 1;
-      // Only a well-formed "${name}" counts; anything else is literal text.
-      for (std::size_t k = name_begin; k < name_end; ++k)
-        if (!is_name_char(tmpl[k])) name_end = name_begin;
-    } else {
-      while (name_end < tmpl.size() && is_name_char(tmpl[name_end])) ++name_end;
-      next = name_end;
-    }
-    const std::string_view name = tmpl.substr(name_begin, name_end - name_begin);
-    if (name.empty() || !append_variable(out, name, request, scheme)) {
-      // Copy the '$' only and rescan after it, so "$$uri" still expands its second reference.
-      out.push_back('$');
-      i = dollar + 1;
-      continue;
-    }
-    i = next;
-  }
+CompiledTemplate compile_template(std::string_view tmpl) {
+  CompiledTemplate out;
+  compile_into(tmpl, false, out, nullptr);
+  return out;
 }
 
-std::string expand_variables(std::string_view tmpl, const Request& request,
-                             std::string_view scheme) {
-  std::string out;
-  out.reserve(tmpl.size() + 32);
-  append_expanded(out, tmpl, request, scheme);
+std::optional<CompiledTemplate> compile_log_template(std::string_view tmpl, TemplateError* error) {
+  CompiledTemplate out;
+  if (!compile_into(tmpl, true, out, error)) return std::nullopt;
   return out;
+}
+
+void evaluate(const CompiledTemplate& tmpl, const VariableContext& ctx, std::string& out) {
+  for (const TemplateSegment& seg : tmpl.segments) append_segment(seg, ctx, out);
+}
+
+std::string evaluate(const CompiledTemplate& tmpl, const VariableContext& ctx) {
+  std::string out;
+  evaluate(tmpl, ctx, out);
+  return out;
+}
+
+std::string expand_variables(std::string_view tmpl, const Request& request) {
+  return evaluate(compile_template(tmpl), VariableContext{request});
 }
 
 }  // namespace serverd

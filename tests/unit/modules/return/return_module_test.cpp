@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "../../tls/tls_pair.hpp"
 #include "../module_test_support.hpp"
 #include "core/config_loader.hpp"
 #include "modules/modules.hpp"
@@ -32,6 +33,15 @@ Response answer(std::string_view text, TestRequest& request) {
   FakeExchange ex(request.get());
   m.handle(ex, *r.conf);
   return std::move(ex.response());
+}
+
+// Configures from `text` and answers `request` as if it came on a TLS connection.
+Response answer_over_tls(std::string_view text, TestRequest& request) {
+  test::TlsPair tls;
+  request.get().set_tls(tls.server.get());
+  Response r = answer(text, request);
+  request.get().set_tls(nullptr);
+  return r;
 }
 
 // The single error of configuring `text`.
@@ -112,6 +122,20 @@ BOOST_AUTO_TEST_CASE(every_redirect_status) {
       BOOST_TEST(header_or_absent(r, "Location") == "/new/a");
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(scheme_follows_the_connection) {
+  // Issue 18: on a TLS connection this redirect used to downgrade the client to http://.
+  const std::string text =
+      R"(return = { status = 301, location = "$scheme://$host$request_uri", body = "$https" })";
+  TestRequest req("GET", "/a?b=1");
+  req.set_host("example.com");
+  const Response tls = answer_over_tls(text, req);
+  BOOST_TEST(header_or_absent(tls, "Location") == "https://example.com/a?b=1");
+  BOOST_TEST(tls.body == "on");
+  const Response plain = answer(text, req);
+  BOOST_TEST(header_or_absent(plain, "Location") == "http://example.com/a?b=1");
+  BOOST_TEST(plain.body.empty());
 }
 
 BOOST_AUTO_TEST_CASE(location_cannot_inject_headers) {
