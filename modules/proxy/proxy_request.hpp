@@ -1,10 +1,10 @@
 #pragma once
 // One proxied request: pick a server, connect (or reuse a pooled connection), send the head and
-// stream the request body, parse the response with llhttp and stream it to the client with
-// back-pressure both ways; retry on another server while that is safe; 502/504 otherwise.
-// After a 101 it becomes a byte tunnel (WebSocket).
-#include <llhttp.h>
-
+// stream the request body, parse the response (http/response_parser) and stream it to the
+// client with back-pressure both ways; retry on another server while that is safe; 502/504
+// otherwise.
+// After a 101 it becomes a byte tunnel (WebSocket). Its pieces: proxy_request.cpp (life, retries,
+// timeouts), proxy_connect.cpp, proxy_send.cpp, proxy_response.cpp (response and tunnel).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,6 +14,7 @@
 #include "event/loop.hpp"
 #include "http/exchange.hpp"
 #include "http/header_list.hpp"
+#include "http/response_parser.hpp"
 
 namespace serverd {
 
@@ -49,7 +50,7 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   void write_upstream();
   void read_upstream();
   bool feed(const char* data, std::size_t len);
-  int on_response_head();
+  bool on_response_head();
   void complete_response(bool leftover);
   void enter_tunnel(const char* rest, std::size_t len);
   void attempt_failed(const std::string& reason, bool timeout);
@@ -58,13 +59,6 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   void finish();
   void arm_io_timer();
   std::string describe() const;
-
-  static int cb_header_field(llhttp_t* p, const char* at, std::size_t len);
-  static int cb_header_value(llhttp_t* p, const char* at, std::size_t len);
-  static int cb_headers_complete(llhttp_t* p);
-  static int cb_body(llhttp_t* p, const char* at, std::size_t len);
-  static int cb_message_complete(llhttp_t* p);
-  static const llhttp_settings_t& settings();
 
   Exchange* ex_;
   const ProxyConf& conf_;
@@ -90,8 +84,10 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   UpstreamPeer* peer_ = nullptr;
   UpstreamConnectionPtr conn_;
   bool reused_ = false;
-  bool connecting_ = false;
-  bool handshaking_ = false;  // upstream TLS
+  // The upstream connection of the current attempt: none, a connect() in progress, the TLS
+  // handshake, ready for the request.
+  enum class Link : std::uint8_t { none, connecting, handshaking, ready };
+  Link link_ = Link::none;
   bool upstream_readable_ = false;
   bool upstream_eof_seen_ = false;
   bool upstream_paused_ = false;  // the client's output is full
@@ -101,14 +97,9 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   std::uint64_t tried_ = 0;
   Clock::time_point started_{};
 
-  llhttp_t parser_;
-  std::vector<Header> headers_;
-  bool in_value_ = false;
+  ResponseParser parser_;
   bool any_response_byte_ = false;
-  bool interim_ = false;
-  bool switching_ = false;
   bool response_started_ = false;
-  bool message_done_ = false;
   bool tunnel_ = false;
   bool done_ = false;
 };

@@ -4,14 +4,17 @@
 // with writev/sendfile, then keeps the connection alive (pipelined bytes are parsed right away),
 // or closes it gracefully: shutdown(SHUT_WR) and a bounded "lingering" read so the client gets a
 // FIN after the last byte, never a reset that could destroy the response in flight.
+// Its pieces: connection.cpp (life and the work loop), connection_io.cpp (socket reads and
+// writes), connection_request.cpp (parse, route, dispatch, end of an exchange),
+// connection_response.cpp (complete answers), connection_stream.cpp (the streaming Exchange API).
+#include <sys/types.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <sys/types.h>
-#include <sys/uio.h>
 
 #include "core/address.hpp"
 #include "core/unique_fd.hpp"
@@ -19,6 +22,7 @@
 #include "event/loop.hpp"
 #include "http/exchange.hpp"
 #include "http/request_parser.hpp"
+#include "http/response_head.hpp"
 
 namespace serverd {
 
@@ -41,7 +45,7 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   void drain();
   // Closes at once (fast shutdown).
   void abort() { close(); }
-  bool closed() const { return closed_; }
+  bool closed() const { return phase_ == Phase::closed; }
   bool idle() const;
 
   // Exchange
@@ -94,14 +98,15 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   void log_once();
   void schedule_flush();
   bool flush();
-  enum class Framing { none, length, chunked, close };
-  void write_head(const Response& response, std::uint64_t content_length, Framing framing);
+  void write_head(const Response& response, std::uint64_t content_length, BodyFraming framing);
   void set_body(Response& response);
 
   void start_lingering_close();
   void linger();
   void close();
   void release_slot();
+  void close_after_output();
+  const HttpLimits& last_limits() const;
 
   HttpServer& owner_;
   UniqueFd fd_;
@@ -127,30 +132,41 @@ class Connection final : public EventHandler, public Exchange, private BodySink 
   std::size_t output_bound_ = 64 * 1024;
   Clock::time_point linger_deadline_{};
   std::uint32_t requests_ = 0;
-  // Flags as bits: an idle keep-alive connection is mostly this object, so its size is the
-  // idle memory per connection.
+  // Where the connection is in its life. Inside an exchange the request's and the response's
+  // progress are independent (a handler may answer before the body is in, or stream while it
+  // arrives), so those stay bits below.
+  enum class Phase : std::uint8_t {
+    idle,       // no request in progress: a fresh or an idle keep-alive connection
+    head,       // request bytes arrived (a slot is held), the head is not complete
+    exchange,   // routed: the body is read, the handler answers
+    tunnel,     // after a 101: bytes both ways until one side ends
+    closing,    // the last output drains, then lingering
+    lingering,  // FIN sent; reading and dropping until the client closes
+    closed,
+  };
+  Phase phase_ : 3 = Phase::idle;
+  // The answer to the current request: none yet, its head is out (streaming), or all of it.
+  enum class Answer : std::uint8_t { none, started, done };
+  Answer answer_ : 2 = Answer::none;
+  // How a streamed body goes out: as given (Content-Length or until the close), chunked, or not
+  // at all (HEAD, 204, 304).
+  enum class StreamBody : std::uint8_t { as_is, chunked, dropped };
+  StreamBody stream_body_ : 2 = StreamBody::as_is;
+  // Bits: an idle keep-alive connection is mostly this object, so its size is the idle memory
+  // per connection.
   bool logged_ : 1 = false;
   bool body_paused_ : 1 = false;
-  bool response_started_ : 1 = false;
-  bool chunked_out_ : 1 = false;
-  bool head_only_ : 1 = false;
   bool want_writable_ : 1 = false;
-  bool tunnel_ : 1 = false;
   bool tunnel_eof_sent_ : 1 = false;
   bool flush_scheduled_ : 1 = false;
   bool readable_ : 1 = true;
   bool eof_seen_ : 1 = false;  // edge-triggered: the socket may hold unread bytes
   bool in_process_ : 1 = false;
-  bool dispatched_ : 1 = false;
   bool handler_called_ : 1 = false;
-  bool responded_ : 1 = false;
   bool message_done_ : 1 = false;
   bool keep_alive_ : 1 = false;
-  bool close_after_output_ : 1 = false;
   bool draining_ : 1 = false;
-  bool lingering_ : 1 = false;
   bool peer_closed_ : 1 = false;
-  bool closed_ : 1 = false;
 };
 
 }  // namespace serverd

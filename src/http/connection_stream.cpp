@@ -2,13 +2,14 @@
 #include <fmt/format.h>
 
 #include "http/connection.hpp"
+#include "http/response_head.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
 namespace serverd {
 
 void Connection::pause_request_body(bool paused) {
-  if (body_paused_ == paused || closed_) return;
+  if (body_paused_ == paused || phase_ == Phase::closed) return;
   body_paused_ = paused;
   if (paused) {
     // The handler is the slow side now; its own timeouts apply.
@@ -21,20 +22,21 @@ void Connection::pause_request_body(bool paused) {
 }
 
 void Connection::start_response(Response&& head, std::optional<std::uint64_t> content_length) {
-  if (!slot_ || response_started_ || closed_) return;
-  response_started_ = true;
+  if (!slot_ || answer_ != Answer::none || phase_ == Phase::closed) return;
+  answer_ = Answer::started;
   begin_response(head);
   const Request& req = slot_->request;
-  head_only_ = req.is_head() || status_has_no_body(head.status);
-  Framing framing = Framing::none;
+  stream_body_ =
+      req.is_head() || status_has_no_body(head.status) ? StreamBody::dropped : StreamBody::as_is;
+  BodyFraming framing = BodyFraming::none;
   if (!status_has_no_body(head.status)) {
     if (content_length) {
-      framing = Framing::length;
+      framing = BodyFraming::length;
     } else if (req.version_minor() >= 1) {
-      framing = Framing::chunked;
-      chunked_out_ = !req.is_head();
+      framing = BodyFraming::chunked;
+      if (!req.is_head()) stream_body_ = StreamBody::chunked;
     } else {
-      framing = Framing::close;  // HTTP/1.0: the end of the body is the end of the connection
+      framing = BodyFraming::close;  // HTTP/1.0: the end of the body is the end of the connection
       keep_alive_ = false;
     }
   }
@@ -54,10 +56,10 @@ void Connection::schedule_flush() {
 }
 
 bool Connection::send_body(std::string_view data) {
-  if (!response_started_ || responded_ || closed_) return false;
-  if (!head_only_ && !data.empty()) {
+  if (answer_ != Answer::started || phase_ == Phase::closed) return false;
+  if (stream_body_ != StreamBody::dropped && !data.empty()) {
     log_.body_bytes_sent += data.size();
-    if (chunked_out_) {
+    if (stream_body_ == StreamBody::chunked) {
       char size[24];
       auto end = fmt::format_to(size, "{:x}\r\n", data.size());
       append_output({size, static_cast<std::size_t>(end - size)});
@@ -74,44 +76,42 @@ bool Connection::send_body(std::string_view data) {
 }
 
 void Connection::end_response() {
-  if (!response_started_ || responded_ || closed_) return;
-  if (chunked_out_) append_output("0\r\n\r\n");
-  responded_ = true;
+  if (answer_ != Answer::started || phase_ == Phase::closed) return;
+  if (stream_body_ == StreamBody::chunked) append_output("0\r\n\r\n");
+  answer_ = Answer::done;
   async_ = nullptr;  // no more calls into the handler
   want_writable_ = false;
-  if (tunnel_) {
-    tunnel_ = false;
+  if (phase_ == Phase::tunnel) {
     keep_alive_ = false;
-    close_after_output_ = true;
+    close_after_output();
   }
-  if (!keep_alive_) close_after_output_ = true;
+  if (!keep_alive_) close_after_output();
   schedule_flush();
 }
 
 void Connection::abort_response() {
-  if (closed_) return;
+  if (phase_ == Phase::closed) return;
   async_ = nullptr;
   want_writable_ = false;
-  if (!response_started_) {
+  if (answer_ == Answer::none) {
     // Nothing was sent: an error page is still possible and more useful than a closed socket.
     respond_error(502);
     return;
   }
-  responded_ = true;
+  answer_ = Answer::done;
   keep_alive_ = false;
-  tunnel_ = false;
   log_.aborted = true;
-  close_after_output_ = true;
+  close_after_output();
   owner_.loop().defer([this] { process(); });
 }
 
 void Connection::start_tunnel(Response&& head) {
-  if (!slot_ || response_started_ || closed_) return;
-  response_started_ = true;
+  if (!slot_ || answer_ != Answer::none || phase_ == Phase::closed) return;
+  answer_ = Answer::started;
   head.status = 101;
   keep_alive_ = false;
-  write_head(head, 0, Framing::none);
-  tunnel_ = true;
+  write_head(head, 0, BodyFraming::none);
+  phase_ = Phase::tunnel;
   body_paused_ = false;
   timer_.cancel();  // the handler owns the idle timeout of the tunnel
   readable_ = true;
@@ -125,13 +125,13 @@ bool Connection::run_tunnel() {
     std::string_view bytes = in_.view();
     in_.consume(bytes.size());
     async_->on_request_body(bytes);
-    return !closed_ && tunnel_;
+    return phase_ == Phase::tunnel;
   }
   if (peer_closed_) {
     if (!tunnel_eof_sent_) {
       tunnel_eof_sent_ = true;
       if (async_) async_->on_request_body_end();
-      return !closed_ && tunnel_;
+      return phase_ == Phase::tunnel;
     }
     return false;
   }

@@ -1,0 +1,135 @@
+#include "http/response_parser.hpp"
+
+namespace serverd {
+
+namespace {
+ResponseParser& self(llhttp_t* p) {
+  return *static_cast<ResponseParser*>(p->data);
+}
+}  // namespace
+
+const llhttp_settings_t& ResponseParser::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t v;
+    llhttp_settings_init(&v);
+    v.on_header_field = &ResponseParser::on_header_field;
+    v.on_header_value = &ResponseParser::on_header_value;
+    v.on_headers_complete = &ResponseParser::on_headers_complete;
+    v.on_body = &ResponseParser::on_body;
+    v.on_message_complete = &ResponseParser::on_message_complete;
+    return v;
+  }();
+  return s;
+}
+
+ResponseParser::ResponseParser() {
+  start(false, false);
+}
+
+void ResponseParser::start(bool head_request, bool upgrade_request) {
+  llhttp_init(&parser_, HTTP_RESPONSE, &settings());
+  parser_.data = this;
+  headers_.clear();
+  body_length_.reset();
+  body_ = {};
+  error_reason_ = {};
+  paused_at_ = Event::need_more;
+  head_request_ = head_request;
+  upgrade_request_ = upgrade_request;
+  in_value_ = interim_ = switching_ = failed_ = false;
+}
+
+ResponseParser::Result ResponseParser::feed(std::string_view data) {
+  if (failed_) return {Event::error, 0, {}};
+  paused_at_ = Event::need_more;
+  const llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
+  if (err == HPE_OK) return {Event::need_more, data.size(), {}};
+  const char* pos = llhttp_get_error_pos(&parser_);
+  const std::size_t used = pos ? static_cast<std::size_t>(pos - data.data()) : data.size();
+  if (err == HPE_PAUSED) {
+    const Event event = paused_at_;
+    // After the end of the message the parser stays paused: the rest is not this response's.
+    if (event != Event::complete) llhttp_resume(&parser_);
+    return {event, used, event == Event::body ? body_ : std::string_view()};
+  }
+  if (err == HPE_PAUSED_UPGRADE && switching_) return {Event::upgrade, used, {}};
+  failed_ = true;
+  error_reason_ = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_)
+                                                    : llhttp_errno_name(err);
+  return {Event::error, 0, {}};
+}
+
+bool ResponseParser::finish() {
+  if (failed_) return false;
+  paused_at_ = Event::need_more;
+  // llhttp_finish runs the message-complete callback, which pauses: its result is not HPE_OK.
+  llhttp_finish(&parser_);
+  return paused_at_ == Event::complete;
+}
+
+int ResponseParser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
+  auto& s = self(p);
+  if (s.in_value_ || s.headers_.empty()) {
+    s.headers_.emplace_back();
+    s.in_value_ = false;
+  }
+  s.headers_.back().name.append(at, len);
+  return 0;
+}
+
+int ResponseParser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
+  auto& s = self(p);
+  if (s.headers_.empty()) return -1;
+  s.in_value_ = true;
+  s.headers_.back().value.append(at, len);
+  return 0;
+}
+
+int ResponseParser::on_headers_complete(llhttp_t* p) {
+  auto& s = self(p);
+  const int status = p->status_code;
+  for (auto& h : s.headers_)
+    while (!h.value.empty() && (h.value.back() == ' ' || h.value.back() == '\t'))
+      h.value.pop_back();
+  if (status >= 100 && status < 200 && status != 101) {
+    s.interim_ = true;  // not forwarded
+    return 0;
+  }
+  if (status == 101) {
+    if (!s.upgrade_request_) return -1;
+    s.switching_ = true;
+    return 0;  // llhttp pauses with HPE_PAUSED_UPGRADE after the head
+  }
+  if ((p->flags & F_CONTENT_LENGTH) && !(p->flags & F_CHUNKED))
+    s.body_length_ = p->content_length;
+  else if (s.head_request_ || status == 204 || status == 304)
+    s.body_length_ = 0;
+  // What returning 1 ("no body") would do, for a pause: resuming skips the body.
+  if (s.head_request_) p->flags |= F_SKIPBODY;
+  s.paused_at_ = Event::head;
+  return HPE_PAUSED;
+}
+
+int ResponseParser::on_body(llhttp_t* p, const char* at, std::size_t len) {
+  // Feeding an empty rest after an event flushes an empty span: not an event.
+  if (len == 0) return 0;
+  auto& s = self(p);
+  s.body_ = {at, len};
+  s.paused_at_ = Event::body;
+  return HPE_PAUSED;
+}
+
+int ResponseParser::on_message_complete(llhttp_t* p) {
+  auto& s = self(p);
+  if (s.interim_) {
+    s.interim_ = false;
+    s.headers_.clear();
+    s.in_value_ = false;
+    return 0;
+  }
+  if (s.switching_) return 0;  // llhttp pauses with HPE_PAUSED_UPGRADE next
+  s.paused_at_ = Event::complete;
+  return HPE_PAUSED;
+}
+
+}  // namespace serverd
