@@ -36,16 +36,28 @@ void ResponseParser::start(bool head_request, bool upgrade_request) {
   paused_at_ = Event::need_more;
   head_request_ = head_request;
   upgrade_request_ = upgrade_request;
-  in_value_ = interim_ = switching_ = failed_ = false;
+  in_value_ = interim_ = switching_ = failed_ = head_done_ = false;
+  line_ends_.reset();
+  rejected_ = nullptr;
 }
 
 ResponseParser::Result ResponseParser::feed(std::string_view data) {
   if (failed_) return {Event::error, 0, {}};
   paused_at_ = Event::need_more;
+  const bool was_head_done = head_done_;
   const llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
-  if (err == HPE_OK) return {Event::need_more, data.size(), {}};
-  const char* pos = llhttp_get_error_pos(&parser_);
+  const char* pos = err == HPE_OK ? nullptr : llhttp_get_error_pos(&parser_);
   const std::size_t used = pos ? static_cast<std::size_t>(pos - data.data()) : data.size();
+  // llhttp's non-strict build takes bare LF and obs-fold in a head (see line_ends.hpp): a
+  // response another parser could split differently is malformed, not forwarded.
+  if (!was_head_done) {
+    if (const char* wrong = line_ends_.feed(data.substr(0, used))) {
+      failed_ = true;
+      error_reason_ = wrong;
+      return {Event::error, 0, {}};
+    }
+  }
+  if (err == HPE_OK) return {Event::need_more, data.size(), {}};
   if (err == HPE_PAUSED) {
     const Event event = paused_at_;
     // After the end of the message the parser stays paused: the rest is not this response's.
@@ -54,8 +66,9 @@ ResponseParser::Result ResponseParser::feed(std::string_view data) {
   }
   if (err == HPE_PAUSED_UPGRADE && switching_) return {Event::upgrade, used, {}};
   failed_ = true;
-  error_reason_ = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_)
-                                                    : llhttp_errno_name(err);
+  error_reason_ = rejected_                            ? rejected_
+                  : llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_)
+                                                      : llhttp_errno_name(err);
   return {Event::error, 0, {}};
 }
 
@@ -87,6 +100,11 @@ int ResponseParser::on_header_value(llhttp_t* p, const char* at, std::size_t len
 
 int ResponseParser::on_headers_complete(llhttp_t* p) {
   auto& s = self(p);
+  if (p->http_major != 1) {
+    // An HTTP/1.x connection answered in another version ("HTTP/2.0 200") is not HTTP/1.
+    s.rejected_ = "not an HTTP/1.x status line";
+    return -1;
+  }
   const int status = p->status_code;
   for (auto& h : s.headers_)
     while (!h.value.empty() && (h.value.back() == ' ' || h.value.back() == '\t'))
@@ -98,6 +116,7 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   if (status == 101) {
     if (!s.upgrade_request_) return -1;
     s.switching_ = true;
+    s.head_done_ = true;
     return 0;  // llhttp pauses with HPE_PAUSED_UPGRADE after the head
   }
   if ((p->flags & F_CONTENT_LENGTH) && !(p->flags & F_CHUNKED))
@@ -107,6 +126,7 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   // What returning 1 ("no body") would do, for a pause: resuming skips the body.
   if (s.head_request_) p->flags |= F_SKIPBODY;
   s.paused_at_ = Event::head;
+  s.head_done_ = true;
   return HPE_PAUSED;
 }
 
