@@ -3,6 +3,7 @@
 // (`-T`) to TOML that loads back to the same dump.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -14,7 +15,7 @@ namespace {
 
 void require(bool ok, const char* what, std::string_view detail = {}) {
   if (!ok) {
-    __builtin_printf("invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
+    std::fprintf(stderr, "invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
                      detail.data());
     std::abort();
   }

@@ -4,6 +4,7 @@
 // request the parser accepts.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -22,7 +23,7 @@ class CountingSink final : public serverd::BodySink {
 // A broken invariant is a crash for the fuzzer, with the reason on stderr.
 void require(bool ok, const char* what) {
   if (!ok) {
-    __builtin_printf("invariant broken: %s\n", what);
+    std::fprintf(stderr, "invariant broken: %s\n", what);
     std::abort();
   }
 }

@@ -6,6 +6,7 @@
 // format did not write itself, whatever the request holds.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -21,7 +22,7 @@ namespace {
 
 void require(bool ok, const char* what, std::string_view detail = {}) {
   if (!ok) {
-    __builtin_printf("invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
+    std::fprintf(stderr, "invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
                      detail.data());
     std::abort();
   }

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string_view>
@@ -31,7 +32,7 @@ struct Fixture {
     serverd::TlsBuildError error;
     context = serverd::TlsContext::build_server(tls, "serverd-fuzz", &error);
     if (!context) {
-      __builtin_printf("cannot build the TLS context: %s\n", error.message.c_str());
+      std::fprintf(stderr, "cannot build the TLS context: %s\n", error.message.c_str());
       std::abort();
     }
     // A fixed key, so inputs (and the dictionary) can carry a ticket under a known name.

@@ -252,6 +252,9 @@ BOOST_AUTO_TEST_CASE(malformed_upstream_responses_are_502_and_the_connection_is_
       {"bare LF line ends", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"},
       {"obs-fold", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: a\r\n b\r\n\r\nok"},
       {"space before the colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok"},
+      {"empty header name", "HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 2\r\n\r\nok"},
+      {"101 without Upgrade", "HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+      {"status 099", "HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok"},
       {"NUL in a header", std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 2\r\n\r\nok", 50)},
   };
   for (const BadUpstream& bad : cases) {
@@ -295,6 +298,27 @@ BOOST_AUTO_TEST_CASE(a_malformed_upstream_body_aborts_the_client_response_and_th
   BOOST_TEST(counts.size() == 2U);
   for (int c : counts) BOOST_TEST(c == 1);
   BOOST_TEST(server.wait_for_log("upstream"));
+}
+
+BOOST_AUTO_TEST_CASE(not_modified_with_a_content_length_has_no_body) {
+  // A 304 often repeats the representation's Content-Length; waiting for that many body bytes
+  // (found by response_parser_fuzz) stalled the client until the upstream closed.
+  ScriptedUpstream upstream("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\nETag: \"x\"\r\n\r\n");
+  it::TestServer server(px::config(px::upstream("app", {upstream.address()}, "keepalive = 4"),
+                                   px::location("/", "http://app")));
+  it::HttpConnection conn = server.connect();
+  for (int i = 0; i < 3; ++i) {
+    conn.send(it::get_request("/r" + std::to_string(i)));
+    it::ReadOptions quick;
+    quick.timeout = 1500ms;
+    const it::Response r = conn.expect_response(quick);
+    BOOST_TEST(r.status == 304);
+    BOOST_TEST(r.body.empty());
+  }
+  // One pooled upstream connection carried all three.
+  const auto counts = upstream.requests_per_connection();
+  BOOST_TEST(counts.size() == 1U);
+  if (!counts.empty()) BOOST_TEST(counts[0] == 3);
 }
 
 BOOST_AUTO_TEST_CASE(bytes_after_a_complete_response_never_answer_the_next_request) {
