@@ -98,7 +98,9 @@ void parse_set_header(const Directive& /*row*/, void* t, const toml::node& node,
                            "\" must be a string without control characters");
       continue;
     }
-    std::erase_if(headers, [&](const auto& h) { return iequals(h.first, key.str()); });
+    // A named copy: clang 14 (the fuzz build) cannot capture a structured binding.
+    const std::string_view name = key.str();
+    std::erase_if(headers, [&](const auto& h) { return iequals(h.first, name); });
     headers.emplace_back(std::string(key.str()), s->get());
   }
 }

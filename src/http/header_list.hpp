@@ -6,6 +6,8 @@
 namespace serverd {
 
 bool iequals(std::string_view a, std::string_view b);
+// A non-empty RFC 9110 §5.6.2 token (what a header field name must be).
+bool is_token(std::string_view s);
 
 struct Header {
   std::string name;

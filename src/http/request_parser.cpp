@@ -1,7 +1,6 @@
 #include "http/request_parser.hpp"
 
 #include <cctype>
-#include <cstring>
 
 #include "http/header_list.hpp"
 #include "http/uri.hpp"
@@ -52,6 +51,7 @@ void RequestParser::start(Request* request, const Limits& limits) {
   max_body_size_ = 0;
   head_bytes_ = body_bytes_ = bytes_seen_ = 0;
   in_value_ = head_done_ = message_done_ = failed_ = false;
+  line_ends_.reset();
   error_status_ = 0;
   error_reason_ = {};
   sink_ = nullptr;
@@ -83,6 +83,7 @@ std::string_view trim_ows(std::string_view v) {
 RequestParser::Result RequestParser::feed(std::string_view data) {
   if (failed_) return {Status::error, 0};
   if (message_done_) return {Status::message_complete, 0};
+  const bool was_head_done = head_done_;
   bytes_before_ = bytes_seen_;
   data_begin_ = data.data();
   bytes_seen_ += data.size();
@@ -101,6 +102,15 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
     return {Status::error, 0};
   }
   bytes_seen_ -= data.size() - consumed;
+  // Every head byte llhttp took in this call: all of it while the head is incomplete, and up to
+  // the pause (end of head, or end of a body-less message) once it is complete.
+  // llhttp's non-strict build takes bare LF and obs-fold (see line_ends.hpp).
+  if (!was_head_done) {
+    if (const char* wrong = line_ends_.feed(data.substr(0, consumed))) {
+      fail(400, wrong);
+      return {Status::error, 0};
+    }
+  }
   if (!head_done_) {
     // The whole head (request line + headers) counts, including what llhttp skips silently.
     head_bytes_ = std::max<std::uint64_t>(head_bytes_, bytes_seen_);
@@ -198,6 +208,8 @@ int RequestParser::finish_head() {
   }
   r.major_ = llhttp_get_http_major(&parser_);
   r.minor_ = llhttp_get_http_minor(&parser_);
+  // An HTTP/0.9 request line has no version at all: malformed for HTTP/1.x (as HAProxy says).
+  if (r.major_ == 0) return fail(400, "HTTP/0.9 request");
   if (r.major_ != 1) return fail(505, "unsupported HTTP version");
   r.method_ = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(&parser_)));
   if (r.method_ == "CONNECT") return fail(405, "CONNECT is not supported");
@@ -225,7 +237,16 @@ int RequestParser::finish_head() {
   std::string_view authority = target.host.empty() ? host_value : target.host;
   if (!authority.empty() && !parse_host(authority, r.host_)) return fail(400, "invalid Host");
 
+  if ((parser_.flags & F_TRANSFER_ENCODING) && r.minor_ == 0) {
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+    return fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+  }
   if (parser_.flags & F_CHUNKED) {
+    // Only "chunked" itself is a coding serverd (and the upstream, after re-framing) can undo;
+    // "gzip, chunked" would reach the upstream as a different body (nginx answers 501 too).
+    for (const auto& h : r.headers_)
+      if (iequals(h.name, "transfer-encoding") && !iequals(h.value, "chunked"))
+        return fail(501, "unsupported Transfer-Encoding");
     r.chunked_ = true;
   } else if (parser_.flags & F_CONTENT_LENGTH) {
     r.content_length_ = parser_.content_length;

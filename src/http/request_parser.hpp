@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "http/line_ends.hpp"
 #include "http/request.hpp"
 
 namespace serverd {
@@ -75,6 +76,7 @@ class RequestParser {
   std::uint64_t body_bytes_ = 0;
   std::uint64_t bytes_seen_ = 0;
   bool in_value_ = false;
+  LineEndCheck line_ends_;
   bool head_done_ = false;
   bool message_done_ = false;
   bool failed_ = false;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/header_list.hpp"
+#include "http/line_ends.hpp"
 
 namespace serverd {
 
@@ -72,6 +73,9 @@ class ResponseParser {
   bool interim_ = false;
   bool switching_ = false;
   bool failed_ = false;
+  bool head_done_ = false;          // the final head (or a 101's) is complete
+  LineEndCheck line_ends_;          // over every head byte, interim heads included
+  const char* rejected_ = nullptr;  // why a callback refused the head
 };
 
 }  // namespace serverd
