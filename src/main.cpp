@@ -1,11 +1,11 @@
 // serverd's command line. Everything else lives in the library.
+#include <fmt/core.h>
 #include <getopt.h>
 #include <llhttp.h>
 #include <openssl/opensslv.h>
 #include <spdlog/version.h>
+#include <toml++/toml.h>
 #include <zlib.h>
-
-#include <fmt/core.h>
 
 #include <boost/version.hpp>
 #include <csignal>
@@ -13,15 +13,14 @@
 #include <cstring>
 #include <iostream>
 #include <string>
-#include <toml++/toml.h>
 
 #include "core/config_loader.hpp"
 #include "core/log.hpp"
 #include "modules/modules.hpp"
-#include "process/pid_file.hpp"
 #include "process/control.hpp"
 #include "process/listen_check.hpp"
 #include "process/master.hpp"
+#include "process/pid_file.hpp"
 #include "process/proc_title.hpp"
 #include "tls/tls_context.hpp"
 
@@ -49,24 +48,29 @@ void print_version(bool verbose) {
   std::printf("serverd version: serverd/%s\n", SERVERD_VERSION);
   if (!verbose) return;
   std::printf("built by %s (%s build)\n", SERVERD_COMPILER, SERVERD_BUILD_TYPE);
-  std::printf("built with %s, llhttp %d.%d.%d, toml++ %d.%d.%d, spdlog %d.%d.%d, fmt %d, "
-              "zlib %s, Boost %d.%d.%d\n",
-              OPENSSL_VERSION_TEXT, LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR,
-              LLHTTP_VERSION_PATCH, TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH,
-              SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION, ZLIB_VERSION,
-              BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
+  std::printf(
+      "built with %s, llhttp %d.%d.%d, toml++ %d.%d.%d, spdlog %d.%d.%d, fmt %d, "
+      "zlib %s, Boost %d.%d.%d\n",
+      OPENSSL_VERSION_TEXT, LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH,
+      TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR,
+      SPDLOG_VER_PATCH, FMT_VERSION, ZLIB_VERSION, BOOST_VERSION / 100000,
+      BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
 }
 
 int signal_master(const std::string& config_file, const std::string& name) {
-  static const std::pair<const char*, int> kSignals[] = {
-      {"quit", SIGQUIT}, {"stop", SIGTERM},   {"reopen", SIGUSR1},
-      {"reload", SIGHUP}, {"upgrade", SIGUSR2}};
+  static const std::pair<const char*, int> kSignals[] = {{"quit", SIGQUIT},
+                                                         {"stop", SIGTERM},
+                                                         {"reopen", SIGUSR1},
+                                                         {"reload", SIGHUP},
+                                                         {"upgrade", SIGUSR2}};
   int signo = 0;
   for (auto [n, s] : kSignals)
     if (name == n) signo = s;
   if (signo == 0) {
-    std::fprintf(stderr, "serverd: invalid signal \"%s\" (use quit, stop, reopen, reload or "
-                 "upgrade)\n", name.c_str());
+    std::fprintf(stderr,
+                 "serverd: invalid signal \"%s\" (use quit, stop, reopen, reload or "
+                 "upgrade)\n",
+                 name.c_str());
     return 2;
   }
   auto result = serverd::load_config_file(config_file, serverd::builtin_modules());
@@ -82,9 +86,9 @@ int signal_master(const std::string& config_file, const std::string& name) {
     // Synchronous: the master answers once the new generation (or binary) serves, or why not.
     const auto& main = result.main;
     auto timeout = main.upgrade_timeout + main.shutdown_timeout + std::chrono::seconds(10);
-    auto answer = serverd::send_control_command(serverd::control_socket_path(main.pid_file),
-                                                signo == SIGHUP ? "reload" : "upgrade",
-                                                timeout, &error);
+    auto answer =
+        serverd::send_control_command(serverd::control_socket_path(main.pid_file),
+                                      signo == SIGHUP ? "reload" : "upgrade", timeout, &error);
     if (!answer) {
       if (!result.config) std::fprintf(stderr, "%s\n", result.errors.to_string().c_str());
       std::fprintf(stderr, "serverd: %s\n", error.c_str());
@@ -123,13 +127,27 @@ int main(int argc, char** argv) {
   int opt;
   while ((opt = ::getopt(argc, argv, ":c:tTs:vVh")) != -1) {
     switch (opt) {
-      case 'c': config_file = optarg; break;
-      case 't': test = true; break;
-      case 'T': test = dump = true; break;
-      case 's': signal_name = optarg; break;
-      case 'v': print_version(false); return 0;
-      case 'V': print_version(true); return 0;
-      case 'h': usage(stdout); return 0;
+      case 'c':
+        config_file = optarg;
+        break;
+      case 't':
+        test = true;
+        break;
+      case 'T':
+        test = dump = true;
+        break;
+      case 's':
+        signal_name = optarg;
+        break;
+      case 'v':
+        print_version(false);
+        return 0;
+      case 'V':
+        print_version(true);
+        return 0;
+      case 'h':
+        usage(stdout);
+        return 0;
       case ':':
         std::fprintf(stderr, "serverd: option -%c requires an argument\n", optopt);
         usage(stderr);
@@ -152,8 +170,8 @@ int main(int argc, char** argv) {
   serverd::build_tls_contexts(result);
   if (!result.config) {
     std::fprintf(stderr, "%s\n", result.errors.to_string().c_str());
-    if (test) std::fprintf(stderr, "serverd: configuration file %s test failed\n",
-                           config_file.c_str());
+    if (test)
+      std::fprintf(stderr, "serverd: configuration file %s test failed\n", config_file.c_str());
     return 1;
   }
   if (test) {

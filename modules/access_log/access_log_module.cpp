@@ -52,8 +52,9 @@ void parse_access_log(const Directive& row, void* t, const toml::node& node, Con
     conf.path.clear();
   } else if (text->starts_with("syslog:")) {
     // Not silently a file named "syslog:...": the error log can go to syslog, this cannot.
-    ctx.error(node, "`access_log` cannot go to syslog (only `error_log` can); use a file "
-                    "path or \"off\"");
+    ctx.error(node,
+              "`access_log` cannot go to syslog (only `error_log` can); use a file "
+              "path or \"off\"");
   } else if (text->empty() || has_control_chars(*text) || text->back() == '/') {
     ctx.error(node, "`access_log` must be a file path or \"off\"");
   } else {
@@ -151,7 +152,9 @@ void AccessLogRuntime::reopen_all() {
 
 // --- module -------------------------------------------------------------------------------------
 
-DirectiveTable AccessLogModule::directives() const { return kRows; }
+DirectiveTable AccessLogModule::directives() const {
+  return kRows;
+}
 
 std::shared_ptr<ModuleConf> AccessLogModule::create(ConfigLevel /*level*/,
                                                     const ModuleConf* parent) const {
@@ -180,8 +183,8 @@ void AccessLogModule::log_exchange(const Request& request, const ExchangeLog& lo
       duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::int64_t elapsed_ms = 0;
   if (log.start != Clock::time_point{})
-    elapsed_ms = std::max<std::int64_t>(
-        0, duration_cast<milliseconds>(Clock::now() - log.start).count());
+    elapsed_ms =
+        std::max<std::int64_t>(0, duration_cast<milliseconds>(Clock::now() - log.start).count());
   const LogContext ctx{request, log, rt.time.at(epoch_ms), elapsed_ms};
   rt.line.clear();
   render_log_line(*conf.format, ctx, rt.line);
@@ -209,8 +212,8 @@ void AccessLogModule::reopen_logs(WorkerContext& worker) const {
 }
 
 void AccessLogModule::init_worker(WorkerContext& worker) const {
-  worker.set_state(this, std::make_shared<AccessLogRuntime>(worker.loop().timers(),
-                                                            worker.config()));
+  worker.set_state(this,
+                   std::make_shared<AccessLogRuntime>(worker.loop().timers(), worker.config()));
 }
 
 void AccessLogModule::exit_worker(WorkerContext& worker) const {

@@ -19,7 +19,9 @@ void append_var(std::string& out, VarId id, const VariableContext& vars) {
   append_segment(TemplateSegment{id, {}}, vars, out);
 }
 
-bool needs_nginx_escape(unsigned char c) { return c < 0x20 || c >= 0x7f || c == '"' || c == '\\'; }
+bool needs_nginx_escape(unsigned char c) {
+  return c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
+}
 
 void render_template(const LogFormat& format, const VariableContext& vars, std::string& out) {
   for (const TemplateSegment& seg : format.compiled.segments) {

@@ -123,10 +123,11 @@ void LogWriter::report(bool force) {
   if (unreported_failures_ == 0) return;
   const auto now = Clock::now();
   if (!force && reported_once_ && now - last_report_ < kReportEvery) return;
-  spdlog::error("access log \"{}\": {} failed: {} ({} failure(s), {} line(s) lost since the last "
-                "report)",
-                path_.string(), last_what_, std::strerror(last_errno_), unreported_failures_,
-                unreported_lines_);
+  spdlog::error(
+      "access log \"{}\": {} failed: {} ({} failure(s), {} line(s) lost since the last "
+      "report)",
+      path_.string(), last_what_, std::strerror(last_errno_), unreported_failures_,
+      unreported_lines_);
   reported_once_ = true;
   last_report_ = now;
   unreported_failures_ = 0;

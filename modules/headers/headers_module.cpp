@@ -17,8 +17,7 @@ namespace {
 // Framing and connection management belong to the HTTP layer: a configured copy would
 // contradict the real one and corrupt the response.
 constexpr std::array<std::string_view, 7> kReserved = {
-    "content-length", "transfer-encoding", "connection", "keep-alive",
-    "upgrade",        "te",                "trailer"};
+    "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"};
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
@@ -71,7 +70,15 @@ bool is_reserved(std::string_view name) {
 
 bool applies_by_default(int status) {
   switch (status) {
-    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 200:
+    case 201:
+    case 204:
+    case 206:
+    case 301:
+    case 302:
+    case 303:
+    case 304:
+    case 307:
     case 308:
       return true;
     default:
@@ -142,8 +149,9 @@ void add_configured_headers(const HeadersConf& conf, const Request& request, Res
 }
 
 std::vector<std::string> HeadersConf::default_charset_types() {
-  return {"text/html",              "text/xml",           "text/plain", "text/vnd.wap.wml",
-          "application/javascript", "application/rss+xml"};
+  return {
+      "text/html",          "text/xml", "text/plain", "text/vnd.wap.wml", "application/javascript",
+      "application/rss+xml"};
 }
 
 void apply_charset(const HeadersConf& conf, Response& response) {
@@ -166,8 +174,9 @@ void parse_add_header(const Directive& /*row*/, void* t, const toml::node& node,
   auto& conf = static_cast<HeadersConf&>(*static_cast<ModuleConf*>(t));
   const toml::table* table = node.as_table();
   if (table == nullptr) {
-    ctx.error(node, "`add_header` must be a table of header = value, e.g. "
-                    "add_header = { \"X-Frame-Options\" = \"DENY\" }");
+    ctx.error(node,
+              "`add_header` must be a table of header = value, e.g. "
+              "add_header = { \"X-Frame-Options\" = \"DENY\" }");
     return;
   }
   // A block's add_header replaces the enclosing block's list (charset inherits on its own).
@@ -224,8 +233,8 @@ void parse_charset_types(const Directive& row, void* t, const toml::node& node,
   std::vector<std::string> out;
   for (const std::string& type : *types) {
     if (!valid_mime_type(type)) {
-      ctx.error(node, fmt::format("`charset_types`: \"{}\" is not a MIME type (type/subtype)",
-                                  type));
+      ctx.error(node,
+                fmt::format("`charset_types`: \"{}\" is not a MIME type (type/subtype)", type));
       return;
     }
     out.push_back(lower(type));
@@ -247,13 +256,15 @@ constexpr Directive kRows[] = {
                  dump_add_header),
     rows::custom("charset", ConfigLevel::server | ConfigLevel::location, parse_charset,
                  dump_charset),
-    rows::custom("charset_types", ConfigLevel::server | ConfigLevel::location,
-                 parse_charset_types, dump_charset_types),
+    rows::custom("charset_types", ConfigLevel::server | ConfigLevel::location, parse_charset_types,
+                 dump_charset_types),
 };
 
 }  // namespace
 
-DirectiveTable HeadersModule::directives() const { return kRows; }
+DirectiveTable HeadersModule::directives() const {
+  return kRows;
+}
 
 std::shared_ptr<ModuleConf> HeadersModule::create(ConfigLevel /*level*/,
                                                   const ModuleConf* parent) const {

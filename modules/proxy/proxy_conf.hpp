@@ -23,19 +23,19 @@ struct ProxyConf final : ModuleConf {
   Duration connect_timeout{60'000};
   Duration read_timeout{60'000};
   Duration send_timeout{60'000};
-  int next_upstream_tries = 0;  // 0: every server of the group once
+  int next_upstream_tries = 0;            // 0: every server of the group once
   std::uint64_t buffer_size = 64 * 1024;  // bound on response bytes queued for a slow client
 
   // Upstream TLS (proxy_pass "https://..."), nginx's proxy_ssl_* directives.
-  bool ssl_verify = true;                          // check the chain and the name
-  std::filesystem::path ssl_trusted_certificate;   // CA bundle; empty = the system's
-  bool ssl_server_name = true;                     // send SNI (never for an IP address)
-  std::string ssl_name;                            // SNI / verified name; empty = proxy_pass host
-  std::filesystem::path ssl_certificate;           // client certificate for the upstream
+  bool ssl_verify = true;                         // check the chain and the name
+  std::filesystem::path ssl_trusted_certificate;  // CA bundle; empty = the system's
+  bool ssl_server_name = true;                    // send SNI (never for an IP address)
+  std::string ssl_name;                           // SNI / verified name; empty = proxy_pass host
+  std::filesystem::path ssl_certificate;          // client certificate for the upstream
   std::filesystem::path ssl_certificate_key;
-  std::shared_ptr<const TlsContext> tls;           // built when proxy_pass is https
-  std::string tls_sni;                             // derived: what is sent as SNI
-  std::string tls_verify_name;                     // derived: what the certificate must match
+  std::shared_ptr<const TlsContext> tls;  // built when proxy_pass is https
+  std::string tls_sni;                    // derived: what is sent as SNI
+  std::string tls_verify_name;            // derived: what the certificate must match
 
   // Compiles set_headers into set_header_values, once set_headers is final.
   void compile_set_headers() {

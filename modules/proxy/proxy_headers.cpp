@@ -36,9 +36,8 @@ HeaderList upstream_request_headers(const Request& request, const ForwardContext
   std::vector<std::string_view> named_by_connection;
   for (const auto& h : request.headers())
     if (iequals(h.name, "connection"))
-      for_each_connection_token(h.value, [&](std::string_view t) {
-        named_by_connection.push_back(t);
-      });
+      for_each_connection_token(h.value,
+                                [&](std::string_view t) { named_by_connection.push_back(t); });
   auto named = [&](std::string_view name) {
     for (auto t : named_by_connection)
       if (iequals(t, name)) return true;
@@ -104,9 +103,8 @@ HeaderList client_response_headers(const std::vector<Header>& upstream, bool swi
   std::vector<std::string_view> named_by_connection;
   for (const auto& h : upstream)
     if (iequals(h.name, "connection"))
-      for_each_connection_token(h.value, [&](std::string_view t) {
-        named_by_connection.push_back(t);
-      });
+      for_each_connection_token(h.value,
+                                [&](std::string_view t) { named_by_connection.push_back(t); });
   HeaderList out;
   for (const auto& h : upstream) {
     if (switching && iequals(h.name, "upgrade")) {

@@ -15,8 +15,8 @@ namespace serverd {
 
 struct ForwardContext {
   std::string_view client_ip;
-  std::string_view scheme;          // "http"/"https" as the client spoke it
-  bool upgrade = false;             // pass Upgrade through (WebSocket handshake)
+  std::string_view scheme;  // "http"/"https" as the client spoke it
+  bool upgrade = false;     // pass Upgrade through (WebSocket handshake)
   // proxy_set_header, values already expanded; an empty value removes the header.
   const std::vector<std::pair<std::string, std::string>>* set_headers = nullptr;
 };

@@ -31,7 +31,8 @@ std::string host_of(const std::string& authority) {
 bool is_ip_literal(const std::string& host) {
   in6_addr a6{};
   in_addr a4{};
-  return ::inet_pton(AF_INET, host.c_str(), &a4) == 1 || ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+  return ::inet_pton(AF_INET, host.c_str(), &a4) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
 // proxy_pass "https://...": the client context, built while the config loads.
@@ -48,8 +49,8 @@ void configure_upstream_tls(const toml::table& block, ProxyConf& conf, ConfigCon
   conf.tls = TlsContext::build_client(settings, &error);
   if (!conf.tls) {
     // The key at fault, when this block wrote it; else proxy_pass, which asked for TLS.
-    const char* key = error.field == TlsField::certificate   ? "proxy_ssl_certificate"
-                      : error.field == TlsField::key         ? "proxy_ssl_certificate_key"
+    const char* key = error.field == TlsField::certificate ? "proxy_ssl_certificate"
+                      : error.field == TlsField::key       ? "proxy_ssl_certificate_key"
                       : error.field == TlsField::trusted_certificate
                           ? "proxy_ssl_trusted_certificate"
                           : "proxy_pass";
@@ -63,7 +64,6 @@ bool valid_header_text(std::string_view s) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
   return true;
 }
-
 
 void parse_pass(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
   auto text = ctx.read_string(node, row.name);
@@ -116,10 +116,10 @@ void dump_set_header(const Directive& row, const void* t, DumpOut& out) {
 constexpr unsigned kServerOrLocation = ConfigLevel::server | ConfigLevel::location;
 
 constexpr Directive kRows[] = {
-    rows::fresh<&ProxyConf::pass>(
-        rows::custom("proxy_pass", static_cast<unsigned>(ConfigLevel::location), parse_pass,
-                     dump_pass)
-            .handler()),
+    rows::fresh<&ProxyConf::pass>(rows::custom("proxy_pass",
+                                               static_cast<unsigned>(ConfigLevel::location),
+                                               parse_pass, dump_pass)
+                                      .handler()),
     rows::custom("proxy_set_header", kServerOrLocation, parse_set_header, dump_set_header),
     rows::strings<&ProxyConf::hide_headers>("proxy_hide_header", kServerOrLocation),
     rows::duration<&ProxyConf::connect_timeout>("proxy_connect_timeout", kServerOrLocation),
@@ -140,7 +140,9 @@ constexpr Directive kRows[] = {
 
 }  // namespace
 
-DirectiveTable ProxyModule::directives() const { return kRows; }
+DirectiveTable ProxyModule::directives() const {
+  return kRows;
+}
 
 std::shared_ptr<ModuleConf> ProxyModule::create(ConfigLevel /*level*/,
                                                 const ModuleConf* parent) const {
@@ -152,8 +154,8 @@ bool ProxyModule::finish(ConfigLevel /*level*/, ModuleConf& c, const toml::table
   auto& conf = static_cast<ProxyConf&>(c);
   conf.compile_set_headers();
   if (conf.ssl_certificate.empty() != conf.ssl_certificate_key.empty()) {
-    const char* key = conf.ssl_certificate.empty() ? "proxy_ssl_certificate_key"
-                                                   : "proxy_ssl_certificate";
+    const char* key =
+        conf.ssl_certificate.empty() ? "proxy_ssl_certificate_key" : "proxy_ssl_certificate";
     if (const toml::node* node = block.get(key))
       ctx.error(*node, "\"proxy_ssl_certificate\" and \"proxy_ssl_certificate_key\" go together");
   }
@@ -199,7 +201,9 @@ void ProxyModule::init_worker(WorkerContext& worker) const {
                                                         static_cast<std::uint64_t>(worker.slot())));
 }
 
-void ProxyModule::exit_worker(WorkerContext& worker) const { worker.set_state(this, nullptr); }
+void ProxyModule::exit_worker(WorkerContext& worker) const {
+  worker.set_state(this, nullptr);
+}
 
 void ProxyModule::on_broadcast(WorkerContext& worker, std::string_view topic,
                                std::string_view payload) const {
@@ -214,7 +218,8 @@ void ProxyModule::on_broadcast(WorkerContext& worker, std::string_view topic,
     if (a == std::string_view::npos || a == b) continue;
     UpstreamRuntime* up = runtime->find(line.substr(0, a));
     if (!up) continue;
-    std::size_t index = std::strtoul(std::string(line.substr(a + 1, b - a - 1)).c_str(), nullptr, 10);
+    std::size_t index =
+        std::strtoul(std::string(line.substr(a + 1, b - a - 1)).c_str(), nullptr, 10);
     bool is_up = line.substr(b + 1) == "up";
     up->group.set_health(index, is_up);
   }
@@ -225,7 +230,8 @@ void ProxyModule::handle(Exchange& exchange, const ModuleConf& c) const {
   auto* runtime = exchange.worker().state<ProxyRuntime>(this);
   UpstreamRuntime* upstream = runtime ? runtime->find(conf.pass->authority) : nullptr;
   if (!upstream) {
-    spdlog::error("proxy_pass \"http://{}\": no such upstream in this worker", conf.pass->authority);
+    spdlog::error("proxy_pass \"http://{}\": no such upstream in this worker",
+                  conf.pass->authority);
     exchange.respond_error(502);
     return;
   }

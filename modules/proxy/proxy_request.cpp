@@ -22,8 +22,7 @@ namespace serverd {
 
 namespace {
 bool is_idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
-         m == "DELETE";
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
 }
 }  // namespace
 
@@ -77,7 +76,9 @@ ProxyRequest::ProxyRequest(Exchange& ex, const ProxyConf& conf, UpstreamRuntime&
   ex.set_output_bound(conf.buffer_size);
 }
 
-ProxyRequest::~ProxyRequest() { close_upstream(); }
+ProxyRequest::~ProxyRequest() {
+  close_upstream();
+}
 
 std::string ProxyRequest::describe() const {
   std::string peer = peer_ ? peer_->config->address.to_string() : std::string("-");
@@ -175,7 +176,10 @@ void ProxyRequest::finish() {
   }
   if (ex_) {
     // Ending without an answer is a bug somewhere; the client must not hang for it.
-    if (!response_started_) ex_->respond_error(502); else ex_->abort_response();
+    if (!response_started_)
+      ex_->respond_error(502);
+    else
+      ex_->abort_response();
     ex_ = nullptr;
   }
   loop_.defer([this] { delete this; });

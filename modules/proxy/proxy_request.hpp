@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "core/unique_fd.hpp"
-#include "upstream/keepalive_pool.hpp"
 #include "event/loop.hpp"
 #include "http/exchange.hpp"
 #include "http/header_list.hpp"
 #include "http/response_parser.hpp"
+#include "upstream/keepalive_pool.hpp"
 
 namespace serverd {
 
@@ -66,7 +66,7 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   EventLoop& loop_;
   Timer timer_;
   std::string method_;
-  std::string target_;   // for log lines
+  std::string target_;  // for log lines
   std::string client_ip_;
   std::string hash_key_;
   std::string head_;

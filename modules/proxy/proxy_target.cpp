@@ -66,8 +66,7 @@ std::string map_upstream_uri(const Request& request, const LocationConfig& locat
   std::string_view path = request.path();
   out = target.uri;
   bool prefix = location.match == MatchKind::prefix ||
-                location.match == MatchKind::priority_prefix ||
-                location.match == MatchKind::exact;
+                location.match == MatchKind::priority_prefix || location.match == MatchKind::exact;
   if (prefix && path.starts_with(location.path)) {
     append_encoded_path(out, path.substr(location.path.size()));
   } else {

@@ -146,9 +146,13 @@ constexpr Directive kRows[] = {
 
 }  // namespace
 
-DirectiveTable ReturnModule::directives() const { return kRows; }
+DirectiveTable ReturnModule::directives() const {
+  return kRows;
+}
 
-std::span<const std::string_view> return_table_keys() { return kTableKeys; }
+std::span<const std::string_view> return_table_keys() {
+  return kTableKeys;
+}
 
 std::shared_ptr<ModuleConf> ReturnModule::create(ConfigLevel /*level*/,
                                                  const ModuleConf* /*parent*/) const {
@@ -156,9 +160,8 @@ std::shared_ptr<ModuleConf> ReturnModule::create(ConfigLevel /*level*/,
   return std::make_shared<ReturnConf>();
 }
 
-bool ReturnModule::finish(ConfigLevel /*level*/, ModuleConf& /*conf*/,
-                          const toml::table& /*block*/, ConfigContext& /*ctx*/,
-                          bool had_errors) const {
+bool ReturnModule::finish(ConfigLevel /*level*/, ModuleConf& /*conf*/, const toml::table& /*block*/,
+                          ConfigContext& /*ctx*/, bool had_errors) const {
   return !had_errors;
 }
 

@@ -185,8 +185,7 @@ void dump_index(const Directive& row, const void* t, DumpOut& out) {
   out.put(row.name, std::move(index));
 }
 
-void parse_default_type(const Directive& row, void* t, const toml::node& node,
-                        ConfigContext& ctx) {
+void parse_default_type(const Directive& row, void* t, const toml::node& node, ConfigContext& ctx) {
   auto type = ctx.read_string(node, row.name);
   if (!type) return;
   if (type->empty() || has_control_chars(*type))
@@ -211,7 +210,9 @@ constexpr Directive kRows[] = {
 
 }  // namespace
 
-DirectiveTable StaticModule::directives() const { return kRows; }
+DirectiveTable StaticModule::directives() const {
+  return kRows;
+}
 
 std::shared_ptr<ModuleConf> StaticModule::create(ConfigLevel level,
                                                  const ModuleConf* parent) const {

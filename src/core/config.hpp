@@ -18,7 +18,7 @@
 namespace serverd {
 
 struct ModuleConf;  // core/directive.hpp
-class TlsContext;  // src/tls/tls_context.hpp: opaque here, built after loading
+class TlsContext;   // src/tls/tls_context.hpp: opaque here, built after loading
 using ModuleConfPtr = std::shared_ptr<const ModuleConf>;
 // Indexed by a module's position in the ordered module list; nullptr = not configured.
 using ModuleConfs = std::vector<ModuleConfPtr>;
@@ -70,8 +70,8 @@ struct HealthCheckConfig {
   std::string path = "/";
   Duration interval{5'000};
   Duration timeout{1'000};
-  int rise = 2;   // consecutive successes that bring a down server back
-  int fall = 3;   // consecutive failures that take an up server down
+  int rise = 2;               // consecutive successes that bring a down server back
+  int fall = 3;               // consecutive failures that take an up server down
   std::vector<int> statuses;  // expected statuses; empty = any 2xx or 3xx
 };
 
@@ -112,9 +112,9 @@ struct TlsServerConfig {
   std::filesystem::path certificate;  // PEM, leaf first, then the chain
   std::filesystem::path key;          // PEM
   std::vector<std::string> protocols{"TLSv1.2", "TLSv1.3"};
-  std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax)
-  std::string ciphersuites;  // TLS 1.3 suites
-  std::string curves;        // groups, "X25519:prime256v1:secp384r1"
+  std::string ciphers;                       // TLS 1.2 cipher list (OpenSSL syntax)
+  std::string ciphersuites;                  // TLS 1.3 suites
+  std::string curves;                        // groups, "X25519:prime256v1:secp384r1"
   std::filesystem::path ocsp_response;       // DER OCSP response to staple; empty = none
   std::filesystem::path client_certificate;  // CA bundle for client certificates
   enum class VerifyClient { off, on, optional } verify_client = VerifyClient::off;
@@ -128,13 +128,13 @@ struct TlsServerConfig {
 // Core HTTP settings of a server (nginx's http core module); locations may override some.
 struct HttpLimits {
   std::uint64_t client_max_body_size = 1024 * 1024;  // 0 = unlimited
-  std::uint64_t max_uri_length = 8 * 1024;            // request target longer -> 414
-  std::uint64_t max_header_size = 16 * 1024;          // request line + headers -> 431
-  Duration client_header_timeout{60'000};             // -> 408 and close
-  Duration client_body_timeout{60'000};               // between two body reads -> 408
-  Duration keepalive_timeout{75'000};                 // idle keep-alive connection
-  Duration send_timeout{60'000};                      // between two successful writes
-  std::uint32_t keepalive_requests = 1000;            // then Connection: close
+  std::uint64_t max_uri_length = 8 * 1024;           // request target longer -> 414
+  std::uint64_t max_header_size = 16 * 1024;         // request line + headers -> 431
+  Duration client_header_timeout{60'000};            // -> 408 and close
+  Duration client_body_timeout{60'000};              // between two body reads -> 408
+  Duration keepalive_timeout{75'000};                // idle keep-alive connection
+  Duration send_timeout{60'000};                     // between two successful writes
+  std::uint32_t keepalive_requests = 1000;           // then Connection: close
 };
 
 // nginx's precedence: exact ("="), then the longest prefix; if that longest prefix is a
@@ -154,7 +154,7 @@ struct LocationConfig {
 struct ServerConfig {
   SourcePos pos;
   std::vector<ListenConfig> listen;
-  std::vector<std::string> server_names;  // lower-case; "*.example.com" wildcards allowed
+  std::vector<std::string> server_names;   // lower-case; "*.example.com" wildcards allowed
   std::vector<SourcePos> server_name_pos;  // parallel to server_names (for error messages)
   HttpLimits limits;
   std::optional<TlsServerConfig> tls;
@@ -163,8 +163,8 @@ struct ServerConfig {
 };
 
 struct Config {
-  std::string file;                 // the path as given
-  std::filesystem::path base_dir;   // relative paths resolve against this
+  std::string file;                // the path as given
+  std::filesystem::path base_dir;  // relative paths resolve against this
   MainConfig main;
   LogConfig log;
   std::vector<UpstreamConfig> upstreams;

@@ -48,7 +48,8 @@ std::optional<std::string> ConfigContext::get_string(const toml::table& t, std::
   return read_string(*node, key);
 }
 
-std::optional<std::string> ConfigContext::read_string(const toml::node& value, std::string_view key) {
+std::optional<std::string> ConfigContext::read_string(const toml::node& value,
+                                                      std::string_view key) {
   const toml::node* node = &value;
   if (const auto* s = node->as_string()) return s->get();
   error(*node, must_be(key, "a string", *node));
@@ -62,8 +63,9 @@ std::optional<std::int64_t> ConfigContext::get_integer(const toml::table& t, std
   return read_integer(*node, key, min, max);
 }
 
-std::optional<std::int64_t> ConfigContext::read_integer(const toml::node& value, std::string_view key,
-                                                        std::int64_t min, std::int64_t max) {
+std::optional<std::int64_t> ConfigContext::read_integer(const toml::node& value,
+                                                        std::string_view key, std::int64_t min,
+                                                        std::int64_t max) {
   const toml::node* node = &value;
   const auto* i = node->as_integer();
   if (i == nullptr) {
@@ -101,7 +103,8 @@ std::optional<Duration> ConfigContext::get_duration(const toml::table& t, std::s
   return read_duration(*node, key);
 }
 
-std::optional<Duration> ConfigContext::read_duration(const toml::node& value, std::string_view key) {
+std::optional<Duration> ConfigContext::read_duration(const toml::node& value,
+                                                     std::string_view key) {
   const toml::node* node = &value;
   if (const auto* i = node->as_integer()) {
     const std::string n = std::to_string(i->get());
@@ -131,7 +134,8 @@ std::optional<std::uint64_t> ConfigContext::get_size(const toml::table& t, std::
   return read_size(*node, key);
 }
 
-std::optional<std::uint64_t> ConfigContext::read_size(const toml::node& value, std::string_view key) {
+std::optional<std::uint64_t> ConfigContext::read_size(const toml::node& value,
+                                                      std::string_view key) {
   const toml::node* node = &value;
   if (const auto* i = node->as_integer()) {
     if (i->get() >= 0) return static_cast<std::uint64_t>(i->get());

@@ -1,13 +1,14 @@
 #pragma once
 // What the loader hands to modules while they read their keys: typed getters that record
 // FILE:LINE:COL errors instead of throwing, and path resolution against the config's directory.
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "core/errors.hpp"

@@ -241,8 +241,8 @@ bool valid_wildcard(std::string_view name) {
   if (star == std::string_view::npos) return true;
   if (name.find('*', star + 1) != std::string_view::npos) return false;
   // "*.rest" or "rest.*" with a non-empty rest, as nginx's leading and trailing wildcards.
-  return name.size() > 2 && ((star == 0 && name[1] == '.') ||
-                             (star == name.size() - 1 && name[star - 1] == '.'));
+  return name.size() > 2 &&
+         ((star == 0 && name[1] == '.') || (star == name.size() - 1 && name[star - 1] == '.'));
 }
 
 // "~regex" names: the error text when the regex does not compile (with the flags the router

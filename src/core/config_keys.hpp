@@ -1,7 +1,7 @@
 #pragma once
 // Which keys a config block accepts: the rows of core's table for its level plus the rows every
-// module declares there. Anything else is an error at the key, with a "did you mean" hint, so a typo
-// never silently falls back to a default.
+// module declares there. Anything else is an error at the key, with a "did you mean" hint, so a
+// typo never silently falls back to a default.
 #include <toml++/toml.h>
 
 #include <span>

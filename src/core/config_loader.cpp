@@ -129,7 +129,8 @@ ModuleConfs configure_modules(ConfigLevel level, const toml::table& block,
 }
 
 LoadResult load_config_text(std::string_view text, const std::string& file_name,
-                            const std::filesystem::path& base_dir, const ConfigModuleList& modules) {
+                            const std::filesystem::path& base_dir,
+                            const ConfigModuleList& modules) {
   const std::filesystem::path abs_base = std::filesystem::absolute(base_dir).lexically_normal();
 #if TOML_EXCEPTIONS
   toml::table root;

@@ -33,8 +33,7 @@ void dump_check_path(const Directive& row, const void* t, DumpOut& out) {
   out.put(row.name, field<&HealthCheckConfig::path>(t));
 }
 
-void parse_statuses(const Directive& /*row*/, void* t, const toml::node& node,
-                    ConfigContext& ctx) {
+void parse_statuses(const Directive& /*row*/, void* t, const toml::node& node, ConfigContext& ctx) {
   auto& statuses = field<&HealthCheckConfig::statuses>(t);
   if (auto i = node.value<std::int64_t>()) {
     statuses.push_back(static_cast<int>(*i));
@@ -133,12 +132,12 @@ constexpr Directive kUpstreamServerRows[] = {
     rows::flag<&UpstreamServerConfig::backup>("backup", kAnyLevel),
 };
 
-void parse_servers(const Directive& /*row*/, void* t, const toml::node& node,
-                   ConfigContext& ctx) {
+void parse_servers(const Directive& /*row*/, void* t, const toml::node& node, ConfigContext& ctx) {
   auto& servers = field<&UpstreamConfig::servers>(t);
   const auto* array = node.as_array();
   if (array == nullptr) {
-    ctx.error(node, "\"servers\" must be an array of tables, not " + std::string(a_type_name(node)));
+    ctx.error(node,
+              "\"servers\" must be an array of tables, not " + std::string(a_type_name(node)));
     return;
   }
   if (array->empty()) {
@@ -228,9 +227,15 @@ constexpr Directive kUpstreamRows[] = {
 
 }  // namespace
 
-DirectiveTable upstream_directives() { return kUpstreamRows; }
-DirectiveTable upstream_server_directives() { return kUpstreamServerRows; }
-DirectiveTable health_check_directives() { return kHealthCheckRows; }
+DirectiveTable upstream_directives() {
+  return kUpstreamRows;
+}
+DirectiveTable upstream_server_directives() {
+  return kUpstreamServerRows;
+}
+DirectiveTable health_check_directives() {
+  return kHealthCheckRows;
+}
 
 void load_upstreams(const toml::table& root, LoadState& st) {
   ConfigContext& ctx = st.ctx;

@@ -1,7 +1,5 @@
 #include "core/log.hpp"
 
-#include "core/syslog_sink.hpp"
-
 #include <fcntl.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -10,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+
+#include "core/syslog_sink.hpp"
 
 namespace serverd {
 
@@ -53,11 +53,11 @@ void init_logging(const LogConfig& log, std::string_view role) {
     if (!target) throw std::runtime_error("error_log \"" + log.error_log + "\": " + error);
     // The syslog header carries time, host, tag and pid: the message keeps level and role.
     logger = std::make_shared<spdlog::logger>(
-        "serverd", std::make_shared<SyslogSink>(std::move(*target),
-                                                fmt::format("[%l] {}: %v", role)));
+        "serverd",
+        std::make_shared<SyslogSink>(std::move(*target), fmt::format("[%l] {}: %v", role)));
   } else if (log.error_log == "stderr") {
-    logger = std::make_shared<spdlog::logger>(
-        "serverd", std::make_shared<spdlog::sinks::stderr_sink_st>());
+    logger = std::make_shared<spdlog::logger>("serverd",
+                                              std::make_shared<spdlog::sinks::stderr_sink_st>());
   } else {
     std::filesystem::path path(log.error_log);
     std::error_code ec;
@@ -72,6 +72,8 @@ void init_logging(const LogConfig& log, std::string_view role) {
   install(std::move(logger), role, parse_level(log.level));
 }
 
-void reopen_logging(const LogConfig& log, std::string_view role) { init_logging(log, role); }
+void reopen_logging(const LogConfig& log, std::string_view role) {
+  init_logging(log, role);
+}
 
 }  // namespace serverd

@@ -25,8 +25,7 @@ UniqueFd open_listener(const SocketAddress& address, const ListenOptions& option
   int one = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
     fail("setsockopt(SO_REUSEADDR)", address);
-  if (options.reuseport &&
-      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+  if (options.reuseport && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     fail("setsockopt(SO_REUSEPORT)", address);
   // "[::]:443" means IPv6 only, as in nginx; IPv4 needs its own listen entry.
   if (address.family() == AF_INET6 &&

@@ -4,9 +4,13 @@
 
 namespace serverd {
 
-void Timer::arm(std::chrono::milliseconds after) { arm_at(queue_->now() + after); }
+void Timer::arm(std::chrono::milliseconds after) {
+  arm_at(queue_->now() + after);
+}
 
-void Timer::arm_at(Clock::time_point deadline) { queue_->schedule(this, deadline); }
+void Timer::arm_at(Clock::time_point deadline) {
+  queue_->schedule(this, deadline);
+}
 
 void Timer::cancel() {
   if (armed()) queue_->remove(this);

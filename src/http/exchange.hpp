@@ -23,7 +23,7 @@ struct ExchangeLog {
   std::uint64_t body_bytes_sent = 0;  // response body bytes queued for the client
   std::string upstream_addr;          // set by the proxy: "127.0.0.1:9000"
   std::int64_t upstream_response_time_us = -1;
-  bool aborted = false;               // the response could not be completed
+  bool aborted = false;  // the response could not be completed
 };
 
 // The connection's side of an asynchronous exchange, as seen by the handler.

@@ -19,7 +19,8 @@ class LineEndCheck {
     const char* const begin = bytes.data();
     const char* const end = begin + bytes.size();
     for (const char* p = begin; p < end;) {
-      const auto* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      const auto* lf =
+          static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
       if (lf == nullptr) break;
       if (!(lf > begin ? lf[-1] == '\r' : last_was_cr_)) return "bare LF";
       if (lf + 1 < end && (lf[1] == ' ' || lf[1] == '\t')) return "obsolete line folding";

@@ -4,11 +4,12 @@
 // location's content handler, filter response headers, log exchanges and hook into the
 // worker's life. Core knows nothing about static files or proxying: those are modules, listed
 // explicitly in modules/modules.cpp.
+#include <toml++/toml.h>
+
 #include <filesystem>
 #include <memory>
 #include <span>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "core/config.hpp"

@@ -8,13 +8,16 @@
 namespace serverd {
 
 namespace {
-RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
+RequestParser& self(llhttp_t* p) {
+  return *static_cast<RequestParser*>(p->data);
+}
 
 bool contains_token(std::string_view list, std::string_view token) {
   std::size_t pos = 0;
   while (pos <= list.size()) {
     std::size_t comma = list.find(',', pos);
-    std::string_view item = list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
+    std::string_view item =
+        list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
     if (iequals(item, token)) return true;
@@ -40,7 +43,9 @@ const llhttp_settings_t& RequestParser::settings() {
   return s;
 }
 
-RequestParser::RequestParser() { llhttp_init(&parser_, HTTP_REQUEST, &settings()); }
+RequestParser::RequestParser() {
+  llhttp_init(&parser_, HTTP_REQUEST, &settings());
+}
 
 void RequestParser::start(Request* request, const Limits& limits) {
   llhttp_init(&parser_, HTTP_REQUEST, &settings());
@@ -68,8 +73,8 @@ int RequestParser::fail(int status, std::string_view reason) {
 
 bool RequestParser::head_limit_exceeded(const char* end) {
   // Bytes of the head so far, request line included, however the bytes were split into reads.
-  head_bytes_ = std::max<std::uint64_t>(head_bytes_,
-                                        bytes_before_ + static_cast<std::uint64_t>(end - data_begin_));
+  head_bytes_ = std::max<std::uint64_t>(
+      head_bytes_, bytes_before_ + static_cast<std::uint64_t>(end - data_begin_));
   return head_bytes_ > limits_.max_header_size;
 }
 
@@ -177,8 +182,21 @@ bool is_tchar(unsigned char c) {
   // RFC 9110 §5.6.2 token characters.
   if (std::isalnum(c)) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;

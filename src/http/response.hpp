@@ -13,8 +13,8 @@ namespace serverd {
 struct Response {
   int status = 200;
   HeaderList headers;
-  std::string body;           // used when file is not set
-  UniqueFd file;              // when set: bytes [file_offset, file_offset + file_length)
+  std::string body;  // used when file is not set
+  UniqueFd file;     // when set: bytes [file_offset, file_offset + file_length)
   std::uint64_t file_offset = 0;
   std::uint64_t file_length = 0;
   bool close_connection = false;  // e.g. after a 400: send, then close

@@ -66,7 +66,7 @@ ResponseParser::Result ResponseParser::feed(std::string_view data) {
   }
   if (err == HPE_PAUSED_UPGRADE && switching_) return {Event::upgrade, used, {}};
   failed_ = true;
-  error_reason_ = rejected_                            ? rejected_
+  error_reason_ = rejected_                           ? rejected_
                   : llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_)
                                                       : llhttp_errno_name(err);
   return {Event::error, 0, {}};

@@ -21,9 +21,8 @@ LocationIndex::LocationIndex(const ServerConfig& server) {
         break;
     }
   }
-  std::stable_sort(prefixes_.begin(), prefixes_.end(), [](auto* a, auto* b) {
-    return a->path.size() > b->path.size();
-  });
+  std::stable_sort(prefixes_.begin(), prefixes_.end(),
+                   [](auto* a, auto* b) { return a->path.size() > b->path.size(); });
 }
 
 const LocationConfig* LocationIndex::match(std::string_view path) const {
@@ -46,7 +45,7 @@ const LocationConfig* LocationIndex::match(std::string_view path) const {
 }
 
 const ServerConfig& ServerIndex::select(std::string_view host,
-                                       std::vector<std::string>* captures) const {
+                                        std::vector<std::string>* captures) const {
   if (captures != nullptr) captures->clear();
   if (host.empty()) return *default_;
   if (!exact_.empty()) {
@@ -74,8 +73,8 @@ const ServerConfig& ServerIndex::select(std::string_view host,
 
 std::shared_ptr<const std::regex> compile_server_name_regex(std::string_view pattern) {
   // Host names are lower-cased before matching; nocase keeps "~^API\\." meaningful too.
-  return std::make_shared<const std::regex>(
-      std::string(pattern), std::regex::ECMAScript | std::regex::icase);
+  return std::make_shared<const std::regex>(std::string(pattern),
+                                            std::regex::ECMAScript | std::regex::icase);
 }
 
 const LocationIndex& ServerIndex::locations(const ServerConfig& server) const {
@@ -102,8 +101,8 @@ Router::Router(const Config& config) {
       if (!idx.default_ || listen.default_server) idx.default_ = &server;
       // First definition wins everywhere, as in nginx.
       auto add_once = [&](auto& list, std::string key) {
-        bool seen = std::any_of(list.begin(), list.end(),
-                                [&](const auto& w) { return w.first == key; });
+        bool seen =
+            std::any_of(list.begin(), list.end(), [&](const auto& w) { return w.first == key; });
         if (!seen) list.emplace_back(std::move(key), &server);
       };
       for (const auto& name : server.server_names) {

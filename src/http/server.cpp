@@ -1,14 +1,14 @@
 #include "http/server.hpp"
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
-#include <malloc.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <unistd.h>
 
 #include "http/connection.hpp"
 #include "http/module.hpp"
@@ -89,8 +89,7 @@ HttpServer::~HttpServer() {
 
 void HttpServer::add_listener(int fd, const SocketAddress& address, bool exclusive) {
   const ServerIndex* servers = router_.servers_for(address);
-  if (!servers)
-    throw std::invalid_argument("no server listens on " + address.to_string());
+  if (!servers) throw std::invalid_argument("no server listens on " + address.to_string());
   bool tls = false;
   for (const ListenConfig* l : router_.listeners())
     if (l->address == address) tls = l->tls;

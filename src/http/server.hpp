@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <ctime>
 #include <functional>
-#include <string>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 

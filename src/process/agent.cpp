@@ -11,9 +11,9 @@
 #include "core/log.hpp"
 #include "event/loop.hpp"
 #include "http/module.hpp"
+#include "process/channel_reader.hpp"
 #include "process/health_checker.hpp"
 #include "process/log_rotator.hpp"
-#include "process/channel_reader.hpp"
 #include "process/proc_title.hpp"
 #include "process/signals.hpp"
 #include "process/spawn.hpp"
@@ -42,10 +42,11 @@ int run_agent(AgentParams p) {
     for (const Module* m : *p.modules) m->log_files(config, files);
     std::sort(files.begin(), files.end());
     files.erase(std::unique(files.begin(), files.end()), files.end());
-    rotator = std::make_unique<LogRotator>(loop, config.log.rotate, files, [&](const std::string& id) {
-      reopen_logging(config.log, "agent");
-      p.channel.send(Message::make(MessageType::rotate, kAgent, kMaster, id));
-    });
+    rotator =
+        std::make_unique<LogRotator>(loop, config.log.rotate, files, [&](const std::string& id) {
+          reopen_logging(config.log, "agent");
+          p.channel.send(Message::make(MessageType::rotate, kAgent, kMaster, id));
+        });
   }
 
   // TLS session-ticket keys: a new one every period; the master keeps the set and hands it out.

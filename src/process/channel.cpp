@@ -11,23 +11,40 @@ namespace serverd {
 
 std::string_view message_type_name(MessageType t) {
   switch (t) {
-    case MessageType::ready: return "ready";
-    case MessageType::all_ready: return "all_ready";
-    case MessageType::leaving: return "leaving";
-    case MessageType::quit: return "quit";
-    case MessageType::terminate: return "terminate";
-    case MessageType::reopen: return "reopen";
-    case MessageType::ping: return "ping";
-    case MessageType::pong: return "pong";
-    case MessageType::text: return "text";
-    case MessageType::module_message: return "module_message";
-    case MessageType::rotate: return "rotate";
-    case MessageType::reopened: return "reopened";
-    case MessageType::rotate_done: return "rotate_done";
-    case MessageType::worker_ready: return "worker_ready";
-    case MessageType::stopped_accepting: return "stopped_accepting";
-    case MessageType::ticket_key: return "ticket_key";
-    case MessageType::ticket_keys: return "ticket_keys";
+    case MessageType::ready:
+      return "ready";
+    case MessageType::all_ready:
+      return "all_ready";
+    case MessageType::leaving:
+      return "leaving";
+    case MessageType::quit:
+      return "quit";
+    case MessageType::terminate:
+      return "terminate";
+    case MessageType::reopen:
+      return "reopen";
+    case MessageType::ping:
+      return "ping";
+    case MessageType::pong:
+      return "pong";
+    case MessageType::text:
+      return "text";
+    case MessageType::module_message:
+      return "module_message";
+    case MessageType::rotate:
+      return "rotate";
+    case MessageType::reopened:
+      return "reopened";
+    case MessageType::rotate_done:
+      return "rotate_done";
+    case MessageType::worker_ready:
+      return "worker_ready";
+    case MessageType::stopped_accepting:
+      return "stopped_accepting";
+    case MessageType::ticket_key:
+      return "ticket_key";
+    case MessageType::ticket_keys:
+      return "ticket_keys";
   }
   return "unknown";
 }
@@ -45,8 +62,7 @@ bool known_type(std::uint16_t t) {
 }
 }  // namespace
 
-Message Message::make(MessageType type, std::int32_t from, std::int32_t to,
-                      std::string_view text) {
+Message Message::make(MessageType type, std::int32_t from, std::int32_t to, std::string_view text) {
   Message m;
   m.header.type = type;
   m.header.from = from;
@@ -103,8 +119,8 @@ Channel::RecvStatus Channel::receive(Message& m, UniqueFd* fd) {
   do {
     n = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? RecvStatus::again
-                                                              : RecvStatus::closed;
+  if (n < 0)
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? RecvStatus::again : RecvStatus::closed;
   if (n == 0) return RecvStatus::closed;
 
   // Take ownership of every descriptor that arrived before judging the message, so that a
@@ -118,14 +134,18 @@ Channel::RecvStatus Channel::receive(Message& m, UniqueFd* fd) {
       for (std::size_t i = 0; i < nfds; ++i) {
         int f;
         std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-        if (count < 4) received[count++].reset(f); else ::close(f);
+        if (count < 4)
+          received[count++].reset(f);
+        else
+          ::close(f);
       }
     } else {
       bad_control = true;
     }
   }
   auto size = static_cast<std::size_t>(n);
-  if (bad_control || size < sizeof m.header || !known_type(static_cast<std::uint16_t>(m.header.type)) ||
+  if (bad_control || size < sizeof m.header ||
+      !known_type(static_cast<std::uint16_t>(m.header.type)) ||
       m.header.length != size - sizeof m.header)
     return RecvStatus::invalid;
   bool wants_fd = message_carries_fd(m.header.type);

@@ -14,23 +14,23 @@
 namespace serverd {
 
 enum class MessageType : std::uint16_t {
-  ready = 1,      // child -> master: initialised and serving
-  all_ready,      // master -> children: every process of the generation is ready
-  leaving,        // worker -> master: fatal error, start my replacement now
-  quit,           // master -> child: graceful shutdown
-  terminate,      // master -> child: fast shutdown
-  reopen,         // master -> child: reopen log files
-  ping,           // test round trip (agent -> workers), relayed by the master
-  pong,           // reply to ping (worker -> agent)
-  text,           // free-form relayed text (diagnostics)
-  module_message, // "topic\npayload" for the modules of the receiving worker(s)
-  rotate,         // agent -> master: files were renamed; have everyone reopen, then answer
-  reopened,       // child -> master: reopened its log files (payload: the request id)
-  rotate_done,    // master -> agent: every process reopened (payload: the request id)
-  worker_ready,   // master -> agent: a worker (slot in payload) started; send it the state
+  ready = 1,          // child -> master: initialised and serving
+  all_ready,          // master -> children: every process of the generation is ready
+  leaving,            // worker -> master: fatal error, start my replacement now
+  quit,               // master -> child: graceful shutdown
+  terminate,          // master -> child: fast shutdown
+  reopen,             // master -> child: reopen log files
+  ping,               // test round trip (agent -> workers), relayed by the master
+  pong,               // reply to ping (worker -> agent)
+  text,               // free-form relayed text (diagnostics)
+  module_message,     // "topic\npayload" for the modules of the receiving worker(s)
+  rotate,             // agent -> master: files were renamed; have everyone reopen, then answer
+  reopened,           // child -> master: reopened its log files (payload: the request id)
+  rotate_done,        // master -> agent: every process reopened (payload: the request id)
+  worker_ready,       // master -> agent: a worker (slot in payload) started; send it the state
   stopped_accepting,  // worker -> master: draining; no connection will be accepted here again
-  ticket_key,     // agent -> master: a new TLS session-ticket key (payload: TicketKeys form)
-  ticket_keys,    // master -> workers: the whole current set of ticket keys
+  ticket_key,         // agent -> master: a new TLS session-ticket key (payload: TicketKeys form)
+  ticket_keys,        // master -> workers: the whole current set of ticket keys
 };
 
 std::string_view message_type_name(MessageType t);

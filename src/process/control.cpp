@@ -103,7 +103,9 @@ ControlServer::ControlServer(EventLoop& loop, std::filesystem::path path, OnComm
   open();
 }
 
-ControlServer::~ControlServer() { close(); }
+ControlServer::~ControlServer() {
+  close();
+}
 
 void ControlServer::open() {
   sockaddr_un addr;
@@ -168,7 +170,8 @@ std::optional<std::string> send_control_command(const std::filesystem::path& pat
     return std::nullopt;
   }
   std::string line = command + "\n";
-  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(line.size())) {
     *error = std::string("cannot send the command: ") + std::strerror(errno);
     return std::nullopt;
   }

@@ -51,7 +51,8 @@ class HealthChecker::Target final : public EventHandler {
     if (err) return done(false, std::string("connect(): ") + std::strerror(err));
     if ((events & EPOLLOUT) && sent_ < request_.size()) {
       ssize_t n = ::send(fd_.get(), request_.data() + sent_, request_.size() - sent_, MSG_NOSIGNAL);
-      if (n < 0 && errno != EAGAIN) return done(false, std::string("send(): ") + std::strerror(errno));
+      if (n < 0 && errno != EAGAIN)
+        return done(false, std::string("send(): ") + std::strerror(errno));
       if (n > 0) sent_ += static_cast<std::size_t>(n);
       if (sent_ == request_.size()) owner_.loop_.modify(fd_.get(), EPOLLIN | EPOLLRDHUP, this);
     }
@@ -72,7 +73,8 @@ class HealthChecker::Target final : public EventHandler {
                             check_.statuses.end();
         return done(ok, "status " + std::to_string(status));
       }
-      if (n < 0 && errno != EAGAIN) return done(false, std::string("recv(): ") + std::strerror(errno));
+      if (n < 0 && errno != EAGAIN)
+        return done(false, std::string("recv(): ") + std::strerror(errno));
     }
   }
 
@@ -134,7 +136,8 @@ void HealthChecker::on_result(Target& t, bool ok, const std::string& detail) {
     t.successes_ = 0;
     ++t.failures_;
   }
-  bool change = (t.up_ && t.failures_ >= t.check_.fall) || (!t.up_ && t.successes_ >= t.check_.rise);
+  bool change =
+      (t.up_ && t.failures_ >= t.check_.fall) || (!t.up_ && t.successes_ >= t.check_.rise);
   if (!change) return;
   t.up_ = !t.up_;
   t.successes_ = t.failures_ = 0;

@@ -54,8 +54,8 @@ bool gzip_file(const fs::path& from, const fs::path& to, std::string* error) {
   return true;
 }
 
-LogRotator::LogRotator(EventLoop& loop, const LogRotateConfig& config,
-                       std::vector<fs::path> files, RequestReopen request_reopen)
+LogRotator::LogRotator(EventLoop& loop, const LogRotateConfig& config, std::vector<fs::path> files,
+                       RequestReopen request_reopen)
     : loop_(loop),
       config_(config),
       files_(std::move(files)),
@@ -70,9 +70,12 @@ long LogRotator::period_of(std::time_t t) const {
   ::localtime_r(&t, &tm);
   long day = static_cast<long>(tm.tm_year) * 400 + tm.tm_yday;
   switch (config_.interval) {
-    case LogRotateConfig::Interval::hourly: return day * 24 + tm.tm_hour;
-    case LogRotateConfig::Interval::daily: return day;
-    case LogRotateConfig::Interval::never: break;
+    case LogRotateConfig::Interval::hourly:
+      return day * 24 + tm.tm_hour;
+    case LogRotateConfig::Interval::daily:
+      return day;
+    case LogRotateConfig::Interval::never:
+      break;
   }
   return -1;
 }

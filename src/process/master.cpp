@@ -26,7 +26,7 @@ constexpr auto kStableLifetime = std::chrono::seconds(10);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(10'000);
 // Fast shutdown: how long children get for TERM before KILL.
 constexpr auto kStopGrace = std::chrono::milliseconds(800);
-constexpr std::initializer_list<int> kMasterSignals{SIGCHLD, SIGTERM, SIGINT,   SIGQUIT,
+constexpr std::initializer_list<int> kMasterSignals{SIGCHLD, SIGTERM, SIGINT,  SIGQUIT,
                                                     SIGHUP,  SIGUSR1, SIGUSR2, SIGWINCH};
 }  // namespace
 
@@ -120,7 +120,8 @@ void Master::spawn(Generation& g, int id) {
   pid_t pid;
   try {
     pid = spawn_process(keep, [&]() -> int {
-      if (id == kAgent) return run_agent({g.config, &modules_, std::move(child_end), options_.title});
+      if (id == kAgent)
+        return run_agent({g.config, &modules_, std::move(child_end), options_.title});
       return run_worker({g.config, &modules_, id, std::move(child_end), listeners, options_.title,
                          ticket_keys_.serialize()});
     });
@@ -418,11 +419,12 @@ void Master::schedule_respawn(Generation& g, int id, Clock::duration lived) {
   }
   const std::string name = id == kAgent ? "agent" : "worker #" + std::to_string(id);
   Generation* gen = &g;
-  if (!slot.respawn) slot.respawn = std::make_unique<Timer>(loop_.timers(), [this, gen, id] {
-    if (phase_ == Phase::running && (gen->state == Generation::State::starting ||
-                                     gen->state == Generation::State::active))
-      spawn(*gen, id);
-  });
+  if (!slot.respawn)
+    slot.respawn = std::make_unique<Timer>(loop_.timers(), [this, gen, id] {
+      if (phase_ == Phase::running &&
+          (gen->state == Generation::State::starting || gen->state == Generation::State::active))
+        spawn(*gen, id);
+    });
   if (delay.count() == 0) {
     spdlog::info("respawning {}", name);
     spawn(g, id);

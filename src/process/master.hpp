@@ -169,7 +169,7 @@ class Master {
   std::unique_ptr<Rotation> rotation_;
 
   pid_t upgrade_pid_ = 0;
-  Channel upgrade_channel_;                 // to the new master we started
+  Channel upgrade_channel_;  // to the new master we started
   std::unique_ptr<ChannelReader> upgrade_reader_;
   std::unique_ptr<Timer> upgrade_timer_;
   std::vector<RequestPtr> upgrade_requests_;

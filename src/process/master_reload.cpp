@@ -198,8 +198,7 @@ void Master::reload(RequestPtr request) {
   auto result = load_config_file(options_.config_path, modules_);
   build_tls_contexts(result);
   if (!result.config) {
-    for (const auto& e : result.errors.items())
-      spdlog::error("reload failed: {}", e.to_string());
+    for (const auto& e : result.errors.items()) spdlog::error("reload failed: {}", e.to_string());
     spdlog::error("reload failed: still serving with the previous configuration");
     fail_all("error " + result.errors.to_string());
     return;

@@ -85,8 +85,7 @@ void Master::on_upgrade_message(const Message& m) {
   upgrade_timer_.reset();
   retire_upgrade_reader();
   upgrade_pid_ = 0;  // it lives on without us
-  spdlog::info("binary upgrade: the new master (pid {}) is serving; draining and exiting",
-               new_pid);
+  spdlog::info("binary upgrade: the new master (pid {}) is serving; draining and exiting", new_pid);
   for (auto& r : upgrade_requests_) r->reply("ok new master pid " + std::to_string(new_pid));
   upgrade_requests_.clear();
   begin_quit();

@@ -14,8 +14,8 @@ namespace serverd {
 PidFile::PidFile(std::filesystem::path path) : path_(std::move(path)) {
   fd_.reset(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd_)
-    throw std::runtime_error("cannot open pid file \"" + path_.string() + "\": " +
-                             std::strerror(errno));
+    throw std::runtime_error("cannot open pid file \"" + path_.string() +
+                             "\": " + std::strerror(errno));
   struct flock lock {};
   lock.l_type = F_WRLCK;
   lock.l_whence = SEEK_SET;
@@ -32,8 +32,8 @@ PidFile::PidFile(std::filesystem::path path) : path_(std::move(path)) {
   std::string text = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd_.get(), 0) != 0 ||
       ::pwrite(fd_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
-    throw std::runtime_error("cannot write pid file \"" + path_.string() + "\": " +
-                             std::strerror(errno));
+    throw std::runtime_error("cannot write pid file \"" + path_.string() +
+                             "\": " + std::strerror(errno));
 }
 
 bool PidFile::rename_to(const std::filesystem::path& to) {

@@ -24,8 +24,8 @@ void sd_notify(std::string_view state) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd) return;
   socklen_t addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
-  ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
-           reinterpret_cast<sockaddr*>(&addr), addr_len);
+  ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+           addr_len);
 }
 
 }  // namespace serverd

@@ -58,8 +58,12 @@ int run_worker(WorkerParams p) {
       loop, p.channel,
       [&](const Message& m, UniqueFd) {
         switch (m.header.type) {
-          case MessageType::quit: graceful("asked to quit"); break;
-          case MessageType::terminate: fast("asked to stop"); break;
+          case MessageType::quit:
+            graceful("asked to quit");
+            break;
+          case MessageType::terminate:
+            fast("asked to stop");
+            break;
           case MessageType::reopen:
             reopen_logging(config.log, role);
             for (const Module* mod : *p.modules) mod->reopen_logs(context);
@@ -95,12 +99,14 @@ int run_worker(WorkerParams p) {
       [&] { graceful("the master process is gone"); });
 
   SignalSource signals(loop, {SIGTERM, SIGINT, SIGQUIT, SIGUSR1}, [&](int signo) {
-    if (signo == SIGQUIT) graceful("received QUIT");
+    if (signo == SIGQUIT)
+      graceful("received QUIT");
     else if (signo == SIGUSR1) {
       reopen_logging(config.log, role);
       for (const Module* mod : *p.modules) mod->reopen_logs(context);
       spdlog::info("reopened log files");
-    } else fast(signo == SIGTERM ? "received TERM" : "received INT");
+    } else
+      fast(signo == SIGTERM ? "received TERM" : "received INT");
   });
 
   // An exception escaping the loop is a bug in this worker: say so, let the master start a

@@ -23,7 +23,9 @@
 namespace serverd {
 namespace {
 
-std::string quoted(const std::filesystem::path& p) { return '"' + p.string() + '"'; }
+std::string quoted(const std::filesystem::path& p) {
+  return '"' + p.string() + '"';
+}
 
 // The whole file, or nullopt with `why` set (errno's text).
 std::optional<std::string> read_whole(const std::filesystem::path& path, std::string* why) {
@@ -58,7 +60,8 @@ bool set_protocols(SSL_CTX* ctx, const std::vector<std::string>& protocols, TlsB
   for (const std::string& p : protocols) {
     const int v = protocol_version(p);
     if (v == 0) {
-      *err = {TlsField::protocols, "unknown TLS protocol \"" + p + "\" (expected \"TLSv1.2\" or \"TLSv1.3\")"};
+      *err = {TlsField::protocols,
+              "unknown TLS protocol \"" + p + "\" (expected \"TLSv1.2\" or \"TLSv1.3\")"};
       return false;
     }
     if (low == 0 || v < low) low = v;
@@ -74,7 +77,9 @@ bool set_protocols(SSL_CTX* ctx, const std::vector<std::string>& protocols, TlsB
 }
 
 // Passphrase-protected keys are refused rather than prompting on the terminal.
-int no_passphrase(char*, int, int, void*) { return 0; }
+int no_passphrase(char*, int, int, void*) {
+  return 0;
+}
 
 int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                 unsigned int inlen, void*) {
@@ -120,11 +125,11 @@ int ticket_key(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX*
       return -1;
   }
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
-                                        const_cast<unsigned char*>(key->hmac_key.data()),
-                                        key->hmac_key.size()),
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(
+                             OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(key->hmac_key.data()),
+                             key->hmac_key.size()),
+                         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
   if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
   // A ticket under an older key still resumes, and is replaced by one under the current key.
   // TLS 1.3 always gets a fresh ticket on resumption (as nginx does): an OpenSSL client that
@@ -161,12 +166,13 @@ bool load_key_pair(SSL_CTX* ctx, const std::filesystem::path& cert_path,
   }
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_path.c_str()) != 1) {
-    *err = {TlsField::certificate, "invalid certificate " + quoted(cert_path) + ": " + tls_error_text()};
+    *err = {TlsField::certificate,
+            "invalid certificate " + quoted(cert_path) + ": " + tls_error_text()};
     return false;
   }
   BIO* bio = BIO_new_mem_buf(key_text->data(), static_cast<int>(key_text->size()));
-  EVP_PKEY* pkey = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr)
-                                  : nullptr;
+  EVP_PKEY* pkey =
+      bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr) : nullptr;
   BIO_free(bio);
   if (pkey == nullptr) {
     *err = {TlsField::key, "invalid key " + quoted(key_path) + ": " + tls_error_text()};
@@ -176,7 +182,8 @@ bool load_key_pair(SSL_CTX* ctx, const std::filesystem::path& cert_path,
   if (leaf == nullptr || X509_check_private_key(leaf, pkey) != 1) {
     ERR_clear_error();
     EVP_PKEY_free(pkey);
-    *err = {TlsField::key, "key " + quoted(key_path) + " does not match certificate " + quoted(cert_path)};
+    *err = {TlsField::key,
+            "key " + quoted(key_path) + " does not match certificate " + quoted(cert_path)};
     return false;
   }
   const int ok = SSL_CTX_use_PrivateKey(ctx, pkey);
@@ -221,7 +228,9 @@ bool set_ciphers(SSL_CTX* ctx, const std::string& ciphers, const std::string& su
 
 }  // namespace
 
-bool valid_tls_protocol(std::string_view name) { return protocol_version(name) != 0; }
+bool valid_tls_protocol(std::string_view name) {
+  return protocol_version(name) != 0;
+}
 
 std::string tls_error_text() {
   std::string out;
@@ -235,7 +244,9 @@ std::string tls_error_text() {
   return out;
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+TlsContext::~TlsContext() {
+  SSL_CTX_free(ctx_);
+}
 
 std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig& tls,
                                                            std::string_view session_id,
@@ -267,7 +278,8 @@ std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig
     std::string why;
     auto der = read_whole(tls.ocsp_response, &why);
     if (!der) {
-      *err = {TlsField::ocsp_response, "cannot read OCSP response " + quoted(tls.ocsp_response) + ": " + why};
+      *err = {TlsField::ocsp_response,
+              "cannot read OCSP response " + quoted(tls.ocsp_response) + ": " + why};
       return nullptr;
     }
     const auto* p = reinterpret_cast<const unsigned char*>(der->data());
@@ -275,7 +287,7 @@ std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig
     if (resp == nullptr) {
       ERR_clear_error();
       *err = {TlsField::ocsp_response, "invalid OCSP response " + quoted(tls.ocsp_response) +
-                                   " (expected DER, as written by openssl ocsp -respout)"};
+                                           " (expected DER, as written by openssl ocsp -respout)"};
       return nullptr;
     }
     OCSP_RESPONSE_free(resp);
@@ -286,7 +298,8 @@ std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig
 
   if (tls.verify_client != TlsServerConfig::VerifyClient::off) {
     if (tls.client_certificate.empty()) {
-      *err = {TlsField::verify_client, "\"verify_client\" needs \"client_certificate\" (a CA bundle)"};
+      *err = {TlsField::verify_client,
+              "\"verify_client\" needs \"client_certificate\" (a CA bundle)"};
       return nullptr;
     }
     std::string why;
@@ -299,8 +312,9 @@ std::shared_ptr<const TlsContext> TlsContext::build_server(const TlsServerConfig
     if (names == nullptr ||
         SSL_CTX_load_verify_locations(ctx, tls.client_certificate.c_str(), nullptr) != 1) {
       if (names != nullptr) sk_X509_NAME_pop_free(names, X509_NAME_free);
-      *err = {TlsField::client_certificate, "invalid client_certificate " +
-                                        quoted(tls.client_certificate) + ": " + tls_error_text()};
+      *err = {
+          TlsField::client_certificate,
+          "invalid client_certificate " + quoted(tls.client_certificate) + ": " + tls_error_text()};
       return nullptr;
     }
     SSL_CTX_set_client_CA_list(ctx, names);
@@ -352,9 +366,7 @@ std::shared_ptr<const TlsContext> TlsContext::build_client(const TlsClientSettin
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
-  if (!s.certificate.empty() &&
-      !load_key_pair(ctx, s.certificate, s.key, err))
-    return nullptr;
+  if (!s.certificate.empty() && !load_key_pair(ctx, s.certificate, s.key, err)) return nullptr;
   ERR_clear_error();
   return c;
 }

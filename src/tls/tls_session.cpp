@@ -56,7 +56,9 @@ std::unique_ptr<TlsSession> TlsSession::connect(SSL_CTX* ctx, int fd, const std:
   return s;
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+TlsSession::~TlsSession() {
+  SSL_free(ssl_);
+}
 
 int TlsSession::handshake() {
   if (established_) return 1;
@@ -150,9 +152,13 @@ void TlsSession::shutdown() {
   ERR_clear_error();
 }
 
-bool TlsSession::reused() const { return SSL_session_reused(ssl_) == 1; }
+bool TlsSession::reused() const {
+  return SSL_session_reused(ssl_) == 1;
+}
 
-std::string_view TlsSession::protocol() const { return SSL_get_version(ssl_); }
+std::string_view TlsSession::protocol() const {
+  return SSL_get_version(ssl_);
+}
 
 std::string_view TlsSession::cipher() const {
   const char* name = SSL_get_cipher_name(ssl_);

@@ -15,7 +15,9 @@ void retire_connection(EventLoop& loop, UpstreamConnectionPtr connection) {
 class KeepalivePool::Idle final : public EventHandler {
  public:
   Idle(KeepalivePool& pool, UpstreamConnectionPtr c)
-      : pool_(pool), conn_(std::move(c)), timer_(pool.loop_.timers(), [this] { pool_.drop(this); }) {
+      : pool_(pool),
+        conn_(std::move(c)),
+        timer_(pool.loop_.timers(), [this] { pool_.drop(this); }) {
     conn_->set_delegate(this);
   }
   void on_event(std::uint32_t events) override {

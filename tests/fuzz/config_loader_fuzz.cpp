@@ -16,7 +16,7 @@ namespace {
 void require(bool ok, const char* what, std::string_view detail = {}) {
   if (!ok) {
     std::fprintf(stderr, "invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
-                     detail.data());
+                 detail.data());
     std::abort();
   }
 }

@@ -73,10 +73,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(!head_request && parser.status() != 204 && parser.status() != 304,
                 "a body in a response that has none");
         require(!r.body.empty(), "an empty body event");
-        require(r.body.data() >= chunk.data() && r.body.data() + r.body.size() <= chunk.data() + chunk.size(),
+        require(r.body.data() >= chunk.data() &&
+                    r.body.data() + r.body.size() <= chunk.data() + chunk.size(),
                 "a body span outside the input");
         body += r.body.size();
-        if (auto length = parser.body_length()) require(body <= *length, "more body than its length");
+        if (auto length = parser.body_length())
+          require(body <= *length, "more body than its length");
         break;
       case Event::complete:
         require(head, "a message complete without a head");

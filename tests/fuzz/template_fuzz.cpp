@@ -23,14 +23,16 @@ namespace {
 void require(bool ok, const char* what, std::string_view detail = {}) {
   if (!ok) {
     std::fprintf(stderr, "invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
-                     detail.data());
+                 detail.data());
     std::abort();
   }
 }
 
 const serverd::SocketAddress& address(const char* text) {
-  static const serverd::SocketAddress peer = *serverd::parse_listen_address("127.0.0.2:4567", nullptr);
-  static const serverd::SocketAddress local = *serverd::parse_listen_address("127.0.0.1:8080", nullptr);
+  static const serverd::SocketAddress peer =
+      *serverd::parse_listen_address("127.0.0.2:4567", nullptr);
+  static const serverd::SocketAddress local =
+      *serverd::parse_listen_address("127.0.0.1:8080", nullptr);
   return text[0] == 'p' ? peer : local;
 }
 
@@ -66,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::size_t nul = input.find('\0');
   const std::string_view tmpl = input.substr(0, nul);
-  const std::string_view raw = nul == std::string_view::npos ? std::string_view() : input.substr(nul + 1);
+  const std::string_view raw =
+      nul == std::string_view::npos ? std::string_view() : input.substr(nul + 1);
 
   serverd::Request request;
   request.set_addresses(&address("peer"), &address("local"));
@@ -85,8 +88,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   log.status = 200;
   log.body_bytes_sent = raw.size();
   log.upstream_addr = std::string(tmpl.substr(0, 32));
-  const serverd::LogContext ctx{request, log, {1'700'000'000'000, "14/Nov/2023:22:13:20 +0000",
-                                               "2023-11-14T22:13:20+00:00"}, 5};
+  const serverd::LogContext ctx{
+      request,
+      log,
+      {1'700'000'000'000, "14/Nov/2023:22:13:20 +0000", "2023-11-14T22:13:20+00:00"},
+      5};
   serverd::LogFormatError error;
   if (auto format = serverd::compile_log_format(tmpl, &error)) {
     out.clear();

@@ -2,6 +2,8 @@
 // in man/server.toml.5 under its table (and nothing documented there is unknown to the
 // loader), every option `serverd -h` prints, every -s command and every signal the master
 // handles is in man/serverd.8, and the packaged configuration and examples load.
+#include <toml++/toml.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -11,8 +13,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "../harness/process_runner.hpp"
 #include "core/config_core_rows.hpp"
@@ -94,9 +94,9 @@ std::vector<std::string> source_table(const std::string& file, const std::string
   const std::string text = read_file(source_dir() / file);
   const std::regex table_re(name + R"((\[\])?\s*(=\s*)?\{([^}]*)\})");
   std::smatch m;
-  BOOST_REQUIRE_MESSAGE(std::regex_search(text, m, table_re),
-                        "no key table " << name << " in " << file
-                                        << " (renamed? update tests/integration/docs)");
+  BOOST_REQUIRE_MESSAGE(
+      std::regex_search(text, m, table_re),
+      "no key table " << name << " in " << file << " (renamed? update tests/integration/docs)");
   const std::string body = m[3].str();
   std::vector<std::string> keys;
   const std::regex literal_re(R"re("([^"]*)")re");
@@ -181,7 +181,8 @@ std::string probe_config(const std::string& table, const std::string& key) {
     return "[[server]]\nlisten = [\"127.0.0.1:1\"]\n[[server.location]]\n" + kv;
   if (table == kReturn)
     return "[[server]]\nlisten = [\"127.0.0.1:1\"]\n[[server.location]]\npath = \"/\"\n"
-           "return = { " + key + " = 0 }\n";
+           "return = { " +
+           key + " = 0 }\n";
   return {};
 }
 
@@ -313,8 +314,8 @@ BOOST_AUTO_TEST_CASE(every_directive_row_is_documented_in_server_toml_5) {
 }
 
 BOOST_AUTO_TEST_CASE(every_key_in_an_effective_config_dump_is_documented) {
-  auto result = serverd::load_config_text(kEverything, "everything.toml",
-                                          fs::temp_directory_path(), serverd::builtin_modules());
+  auto result = serverd::load_config_text(kEverything, "everything.toml", fs::temp_directory_path(),
+                                          serverd::builtin_modules());
   BOOST_REQUIRE_MESSAGE(result.config, result.errors.to_string());
   const std::string dump = serverd::dump_config(*result.config, serverd::builtin_modules());
   toml::table root;
@@ -338,9 +339,9 @@ BOOST_AUTO_TEST_CASE(every_documented_key_is_known_to_the_loader) {
       for (const auto& key : keys) {
         const std::string text = probe_config(table, key);
         if (text.empty()) continue;
-        BOOST_TEST(!loader_rejects_key(text, key),
-                   "man/server.toml.5 documents \"" << key << "\" under " << table
-                                                    << " but the loader rejects it there");
+        BOOST_TEST(!loader_rejects_key(text, key), "man/server.toml.5 documents \""
+                                                       << key << "\" under " << table
+                                                       << " but the loader rejects it there");
       }
     }
   }
@@ -399,8 +400,8 @@ BOOST_AUTO_TEST_CASE(every_signal_the_master_handles_is_in_serverd_8) {
   const std::string list = m[1].str();
   const std::regex sig_re(R"(SIG[A-Z0-9]+)");
   int count = 0;
-  for (auto i = std::sregex_iterator(list.begin(), list.end(), sig_re);
-       i != std::sregex_iterator(); ++i) {
+  for (auto i = std::sregex_iterator(list.begin(), list.end(), sig_re); i != std::sregex_iterator();
+       ++i) {
     const std::string sig = (*i).str();
     if (sig == "SIGCHLD") continue;  // internal: reaping children
     ++count;

@@ -92,13 +92,20 @@ std::uint64_t to_u64(const std::string& s) {
 
 const char* reason_for(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 404: return "Not Found";
-    case 500: return "Internal Server Error";
-    default: return "Whatever";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 404:
+      return "Not Found";
+    case 500:
+      return "Internal Server Error";
+    default:
+      return "Whatever";
   }
 }
 
@@ -246,13 +253,20 @@ Echo parse_echo(std::string_view body) {
     const std::size_t sp = line.find(' ');
     const std::string_view key = line.substr(0, sp);
     const std::string value(sp == std::string_view::npos ? "" : line.substr(sp + 1));
-    if (key == "server") e.server = value;
-    else if (key == "connection") e.connection = static_cast<std::size_t>(to_u64(value));
-    else if (key == "method") e.method = value;
-    else if (key == "target") e.target = value;
-    else if (key == "version") e.version = value;
-    else if (key == "framing") e.framing = value;
-    else if (key == "body-length") e.body_length = to_u64(value);
+    if (key == "server")
+      e.server = value;
+    else if (key == "connection")
+      e.connection = static_cast<std::size_t>(to_u64(value));
+    else if (key == "method")
+      e.method = value;
+    else if (key == "target")
+      e.target = value;
+    else if (key == "version")
+      e.version = value;
+    else if (key == "framing")
+      e.framing = value;
+    else if (key == "body-length")
+      e.body_length = to_u64(value);
     else if (key == "body-fnv") {
       e.body_checksum = value;
       complete = true;
@@ -340,8 +354,10 @@ void TestBackend::accept_loop() {
 
 void TestBackend::serve(int fd, std::size_t ordinal) {
   Reader in(fd, stop_pipe_[0]);
-  const std::string common = "Server: test-backend\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
-                             "X-Backend: " + options_.name + "\r\n";
+  const std::string common =
+      "Server: test-backend\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
+      "X-Backend: " +
+      options_.name + "\r\n";
   for (int request_no = 0; request_no < 100000 && !stopping_; ++request_no) {
     // Idle between requests: the first byte of the next one, within idle_close.
     if (in.buf.empty()) {
@@ -372,7 +388,8 @@ void TestBackend::serve(int fd, std::size_t ordinal) {
         bad = true;
         break;
       }
-      r.headers.emplace_back(l->substr(0, colon), std::string(trim(std::string_view(*l).substr(colon + 1))));
+      r.headers.emplace_back(l->substr(0, colon),
+                             std::string(trim(std::string_view(*l).substr(colon + 1))));
     }
     if (bad) break;
 
@@ -415,7 +432,8 @@ void TestBackend::serve(int fd, std::size_t ordinal) {
           bad = true;
           break;
         }
-        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, in.buf.size()));
+        const std::size_t take =
+            static_cast<std::size_t>(std::min<std::uint64_t>(left, in.buf.size()));
         fnv.update(std::string_view(in.buf).substr(0, take));
         in.buf.erase(0, take);
         left -= take;
@@ -436,16 +454,16 @@ void TestBackend::serve(int fd, std::size_t ordinal) {
     auto has = [&](const char* k) { return q.count(k) != 0; };
     const bool head = r.method == "HEAD";
     const auto conn_hdr = r.header("Connection");
-    const bool close_after = (conn_hdr && has_token(*conn_hdr, "close")) ||
-                             (r.version == "HTTP/1.0" && !(conn_hdr && has_token(*conn_hdr, "keep-alive")));
+    const bool close_after =
+        (conn_hdr && has_token(*conn_hdr, "close")) ||
+        (r.version == "HTTP/1.0" && !(conn_hdr && has_token(*conn_hdr, "keep-alive")));
     if (options_.drop_every_request || has("drop")) break;
     if (has("sleep") && !pause_for(stop_pipe_[0], to_u64(q.at("sleep")))) break;
 
     if (upgrade) {
-      std::string head101 =
-          "HTTP/1.1 101 Switching Protocols\r\n" + common +
-          "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nwelcome\n";
+      std::string head101 = "HTTP/1.1 101 Switching Protocols\r\n" + common +
+                            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nwelcome\n";
       if (!send_all(fd, head101)) break;
       std::string tail;
       for (int i = 0; i < 1000000; ++i) {
@@ -473,14 +491,15 @@ void TestBackend::serve(int fd, std::size_t ordinal) {
         break;
     }
     const int status = has("status") ? static_cast<int>(to_u64(q.at("status"))) : 200;
-    std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_for(status) + "\r\n" +
-                      common;
+    std::string out =
+        "HTTP/1.1 " + std::to_string(status) + " " + reason_for(status) + "\r\n" + common;
     if (close_after) out += "Connection: close\r\n";
     if (has("hop")) {
-      out += "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=5, max=100\r\n"
-             "Proxy-Authenticate: Basic realm=\"x\"\r\nTrailer: X-Sum\r\nUpgrade: h2c\r\n"
-             "X-Kept: yes\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nCache-Control: no-store\r\n"
-             "X-Secret: hidden\r\n";
+      out +=
+          "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=5, max=100\r\n"
+          "Proxy-Authenticate: Basic realm=\"x\"\r\nTrailer: X-Sum\r\nUpgrade: h2c\r\n"
+          "X-Kept: yes\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nCache-Control: no-store\r\n"
+          "X-Secret: hidden\r\n";
     }
     bool ok = true;
     bool close_now = close_after;
@@ -504,8 +523,9 @@ void TestBackend::serve(int fd, std::size_t ordinal) {
       }
       close_now = close_now || by_close;
     } else if (has("chunks")) {
-      out += "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n"
-             "Trailer: X-Trailer\r\n\r\n";
+      out +=
+          "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n"
+          "Trailer: X-Trailer\r\n\r\n";
       ok = send_all(fd, out);
       std::string_view list = q.at("chunks");
       std::uint64_t off = 0;
@@ -516,14 +536,15 @@ void TestBackend::serve(int fd, std::size_t ordinal) {
         if (n == 0) continue;
         char size_line[32];
         std::snprintf(size_line, sizeof size_line, "%llx\r\n", static_cast<unsigned long long>(n));
-        ok = send_all(fd, size_line) && send_all(fd, payload(off, static_cast<std::size_t>(n)) + "\r\n");
+        ok = send_all(fd, size_line) &&
+             send_all(fd, payload(off, static_cast<std::size_t>(n)) + "\r\n");
         off += n;
       }
       if (ok && !head) ok = send_all(fd, "0\r\nX-Trailer: done\r\n\r\n");
     } else {
       const std::string body = render_echo(r, options_.name);
-      out += "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-             "\r\n\r\n";
+      out +=
+          "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
       if (!head) out += body;
       ok = send_all(fd, out);
     }

@@ -72,8 +72,8 @@ struct SeenRequest {
   std::string method;
   std::string target;
   std::string version;
-  Headers headers;       // in order, as received
-  std::string framing;   // "length", "chunked" or "none"
+  Headers headers;      // in order, as received
+  std::string framing;  // "length", "chunked" or "none"
   std::uint64_t body_length = 0;
   std::string body_checksum;  // fnv64 hex of the body bytes
 

@@ -12,7 +12,9 @@ BackgroundLoad::BackgroundLoad(LoadOptions options) : options_(std::move(options
   thread_ = std::thread([this] { run(); });
 }
 
-BackgroundLoad::~BackgroundLoad() { stop(); }
+BackgroundLoad::~BackgroundLoad() {
+  stop();
+}
 
 std::vector<LoadSample> BackgroundLoad::stop() {
   stop_ = true;

@@ -20,15 +20,15 @@ struct LoadSample {
   std::chrono::steady_clock::time_point start;
   std::chrono::steady_clock::time_point end;
   bool connected = false;
-  bool ok = false;     // connected, and a response with the expected status and body
-  int status = 0;      // of the response, when one arrived
-  pid_t owner = 0;     // the process that had accepted the connection; 0 when unknown
-  std::string error;   // for failures
+  bool ok = false;    // connected, and a response with the expected status and body
+  int status = 0;     // of the response, when one arrived
+  pid_t owner = 0;    // the process that had accepted the connection; 0 when unknown
+  std::string error;  // for failures
 };
 
 struct LoadOptions {
   int port = 0;
-  std::string request;           // sent as is on each connection
+  std::string request;  // sent as is on each connection
   int expected_status = 200;
   std::string expected_body;
   // Processes that may own a connection (looked up for every request); empty: no lookup.

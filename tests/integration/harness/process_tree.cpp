@@ -231,7 +231,8 @@ std::optional<unsigned long> diag_socket_inode(int server_port, int client_port)
     if (::poll(&pfd, 1, 500) == 1) {
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       const auto* h = reinterpret_cast<const nlmsghdr*>(buf);
-      if (n >= static_cast<ssize_t>(sizeof(nlmsghdr)) && h->nlmsg_len <= static_cast<std::size_t>(n)) {
+      if (n >= static_cast<ssize_t>(sizeof(nlmsghdr)) &&
+          h->nlmsg_len <= static_cast<std::size_t>(n)) {
         if (h->nlmsg_type == NLMSG_ERROR) {
           const auto* err = reinterpret_cast<const nlmsgerr*>(buf + NLMSG_HDRLEN);
           // ENOENT: no such socket (yet); anything else: the lookup does not work here.
@@ -302,10 +303,14 @@ pid_t connection_owner(int server_port, int client_fd, const std::vector<pid_t>&
 
 const char* to_string(ConnectOutcome o) {
   switch (o) {
-    case ConnectOutcome::connected: return "connected";
-    case ConnectOutcome::refused: return "refused";
-    case ConnectOutcome::timeout: return "timeout";
-    case ConnectOutcome::error: return "error";
+    case ConnectOutcome::connected:
+      return "connected";
+    case ConnectOutcome::refused:
+      return "refused";
+    case ConnectOutcome::timeout:
+      return "timeout";
+    case ConnectOutcome::error:
+      return "error";
   }
   return "?";
 }

@@ -181,9 +181,7 @@ UpgradableServer::UpgradableServer(const std::string& config_template, const Pop
   // The port opens before every worker is up, and the master refuses a binary upgrade until
   // it has announced that it is ready: upgrade tests start from a ready server.
   const bool ready = wait_until(
-      [&] {
-        return original_exited() || error_log().find("serverd ready") != std::string::npos;
-      },
+      [&] { return original_exited() || error_log().find("serverd ready") != std::string::npos; },
       std::chrono::seconds(10));
   if (!ready || original_exited())
     throw std::runtime_error("serverd (" + binary.string() + ") did not become ready\n" +

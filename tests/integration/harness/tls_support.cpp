@@ -49,12 +49,13 @@ void make_cert(const std::filesystem::path& dir, const std::string& ca, const st
   std::string san = "subjectAltName=";
   for (std::size_t i = 0; i < alt_names.size(); ++i) san += (i ? "," : "") + alt_names[i];
   TempDir scratch;
-  const std::filesystem::path ext = scratch.write(
-      "ext.cnf", san + "\nbasicConstraints=CA:FALSE\nextendedKeyUsage=" +
-                     std::string(client ? "clientAuth" : "serverAuth") + "\n");
+  const std::filesystem::path ext =
+      scratch.write("ext.cnf", san + "\nbasicConstraints=CA:FALSE\nextendedKeyUsage=" +
+                                   std::string(client ? "clientAuth" : "serverAuth") + "\n");
   const std::filesystem::path csr = scratch / "req.csr";
   openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-           "-keyout", name + ".key", "-out", csr.string(), "-subj", "/O=serverd tests/CN=" + common_name},
+           "-keyout", name + ".key", "-out", csr.string(), "-subj",
+           "/O=serverd tests/CN=" + common_name},
           dir);
   openssl({"x509", "-req", "-in", csr.string(), "-CA", ca + ".pem", "-CAkey", ca + ".key",
            "-CAcreateserial", "-CAserial", (scratch / "ca.srl").string(), "-out", name + ".pem",

@@ -34,7 +34,7 @@ struct TlsOptions {
   std::vector<std::string> alpn{"http/1.1"};  // empty: no ALPN extension
   int min_version = 0;                        // TLS1_2_VERSION, ...; 0 = library default
   int max_version = 0;
-  SessionPtr session;                         // offered for resumption
+  SessionPtr session;  // offered for resumption
   // Offer `session` itself rather than a serialised copy, as a client that keeps its sessions
   // in memory does (OpenSSL then treats a TLS 1.3 session as used up once it has resumed).
   bool session_in_memory = false;

@@ -75,7 +75,9 @@ std::vector<Sent> mixed_requests() {
   return v;
 }
 
-std::filesystem::path log_path(const it::TestServer& s) { return s.dir() / "logs/access.log"; }
+std::filesystem::path log_path(const it::TestServer& s) {
+  return s.dir() / "logs/access.log";
+}
 
 }  // namespace
 
@@ -147,8 +149,8 @@ BOOST_AUTO_TEST_CASE(json_lines_parse) {
       BOOST_TEST(v->find("request_time")->is_number());
       const std::string method = v->find("method")->text;
       const std::string request = v->find("request")->text;
-      const std::string target = request.substr(method.size() + 1,
-                                                request.size() - method.size() - 10);
+      const std::string target =
+          request.substr(method.size() + 1, request.size() - method.size() - 10);
       BOOST_TEST(request.ends_with(" HTTP/1.1"));
       const auto* ref = v->find("http_referer");
       const auto* ua = v->find("http_user_agent");

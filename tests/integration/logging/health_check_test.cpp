@@ -76,8 +76,7 @@ std::size_t count_in_log(const it::TestServer& server, const std::string& needle
 }
 
 // The time of the k-th (1-based) health probe in `hits`, or nullopt.
-std::optional<Clock::time_point> nth_probe(const std::vector<lg::ToggleBackend::Hit>& hits,
-                                           int k) {
+std::optional<Clock::time_point> nth_probe(const std::vector<lg::ToggleBackend::Hit>& hits, int k) {
   int seen = 0;
   for (const auto& h : hits)
     if (h.health && ++seen == k) return h.at;
@@ -103,10 +102,10 @@ BOOST_AUTO_TEST_CASE(a_stopped_backend_is_marked_down_then_up) {
   const auto bound = kFall * kInterval + 200ms /*probe timeout*/ + kInterval + 1000ms;
   BOOST_TEST_REQUIRE(wait_log(server, down_line(b), 3s), server.diagnostics());
   const auto took = Clock::now() - stopped_at;
-  BOOST_TEST(took <= bound, "marked down after "
-                                << std::chrono::duration_cast<std::chrono::milliseconds>(took)
-                                       .count()
-                                << " ms");
+  BOOST_TEST(
+      took <= bound, "marked down after "
+                         << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                         << " ms");
   // Served by the other backend meanwhile, without failures.
   const std::size_t a_before = a.proxied_count();
   BOOST_TEST(requests(server, 30, &why) == 0, why);
@@ -197,7 +196,8 @@ BOOST_AUTO_TEST_CASE(a_killed_agent_is_replaced_without_failed_requests) {
       },
       5s, 10ms);
   BOOST_TEST_REQUIRE(replaced, "no new agent within 5 s: " << ps::server_tree(master).describe()
-                                                          << "\n" << server.diagnostics());
+                                                           << "\n"
+                                                           << server.diagnostics());
   BOOST_TEST(new_agent != old_agent);
   // The new agent probes again.
   b.clear_hits();

@@ -31,8 +31,9 @@ inline constexpr std::string_view kIndex = "<html>logging index</html>\n";
 inline std::string logging_config(int workers, std::string_view server_lines = "",
                                   std::string_view log_extra = "",
                                   std::string_view extra_tables = "") {
-  std::string c = "[main]\npid_file = \"serverd.pid\"\nworker_processes = " +
-                  std::to_string(workers) + "\n\n[log]\nerror_log = \"error.log\"\nlevel = \"info\"\n";
+  std::string c =
+      "[main]\npid_file = \"serverd.pid\"\nworker_processes = " + std::to_string(workers) +
+      "\n\n[log]\nerror_log = \"error.log\"\nlevel = \"info\"\n";
   c += log_extra;
   c += "\n";
   c += extra_tables;
@@ -54,7 +55,9 @@ inline std::string logging_config(int workers, std::string_view server_lines = "
   return c;
 }
 
-inline void populate(const TempDir& d) { d.write("html/index.html", kIndex); }
+inline void populate(const TempDir& d) {
+  d.write("html/index.html", kIndex);
+}
 
 // The lines of `text` (each without its '\n'); a last line without '\n' is kept too and
 // flagged through `torn`.
@@ -150,7 +153,8 @@ inline std::optional<CombinedLine> parse_combined(const std::string& line) {
 }
 
 // Lines of the error log that contain every one of `needles`.
-inline std::size_t count_log_lines(std::string_view log, std::initializer_list<std::string_view> needles) {
+inline std::size_t count_log_lines(std::string_view log,
+                                   std::initializer_list<std::string_view> needles) {
   std::size_t n = 0;
   for (const auto& line : split_lines(log)) {
     bool all = true;

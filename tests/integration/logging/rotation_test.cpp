@@ -14,8 +14,8 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
-#include <map>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -216,8 +216,7 @@ BOOST_AUTO_TEST_CASE(rotation_under_load_loses_no_line) {
   const auto rotated = collector.files();
   // More rotated files than `keep`: the oldest were deleted during the run, and their lines
   // are only known through the collector.
-  BOOST_TEST_MESSAGE(rotated.size() << " rotated files collected, " << sent.size()
-                                     << " responses");
+  BOOST_TEST_MESSAGE(rotated.size() << " rotated files collected, " << sent.size() << " responses");
   BOOST_TEST(rotated.size() > std::size_t{kKeep}, "only " << rotated.size() << " rotations seen");
   std::multiset<std::string> logged;
   std::size_t bad = 0;
@@ -229,8 +228,9 @@ BOOST_AUTO_TEST_CASE(rotation_under_load_loses_no_line) {
       std::string error;
       const auto v = json::parse(line, &error);
       if (!v || !v->find("request")) {
-        if (bad++ < 5) BOOST_TEST(false, where << ": not a JSON log line (" << error << "): "
-                                               << it::printable(line));
+        if (bad++ < 5)
+          BOOST_TEST(false,
+                     where << ": not a JSON log line (" << error << "): " << it::printable(line));
         continue;
       }
       const std::string& request = v->find("request")->text;  // "GET /hi?t=0&n=1 HTTP/1.1"
@@ -243,8 +243,8 @@ BOOST_AUTO_TEST_CASE(rotation_under_load_loses_no_line) {
   BOOST_TEST(bad == 0u);
   BOOST_TEST(sent.size() == std::size_t{kThreads} * kRequestsPerThread);
   BOOST_TEST(logged.size() == sent.size(), "lines " << logged.size() << " vs responses "
-                                                    << sent.size() << " across "
-                                                    << rotated.size() << " rotated files");
+                                                    << sent.size() << " across " << rotated.size()
+                                                    << " rotated files");
   std::size_t duplicates = 0;
   for (auto it2 = logged.begin(); it2 != logged.end(); it2 = logged.upper_bound(*it2))
     duplicates += logged.count(*it2) - 1;

@@ -47,7 +47,8 @@ class ToggleBackend {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(static_cast<std::uint16_t>(port_));
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd, 128) != 0) {
       ::close(fd);
       throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(port_));
     }
@@ -129,11 +130,10 @@ class ToggleBackend {
       }
       const int status = health && !healthy_ ? 503 : 200;
       const std::string body = name_ + "\n";
-      const std::string response = "HTTP/1.1 " + std::to_string(status) +
-                                   (status == 200 ? " OK" : " Service Unavailable") +
-                                   "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                                   std::to_string(body.size()) + "\r\n" +
-                                   (close ? "Connection: close\r\n" : "") + "\r\n" + body;
+      const std::string response =
+          "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Service Unavailable") +
+          "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n" + body;
       if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) !=
           static_cast<ssize_t>(response.size()))
         break;

@@ -25,9 +25,8 @@ const std::string kServerHeaders =
 BOOST_AUTO_TEST_SUITE(add_header)
 
 BOOST_AUTO_TEST_CASE(server_headers_on_static_and_only_always_ones_on_errors) {
-  it::TestServer server(it::simple_config(kServerHeaders, ""), [](const it::TempDir& d) {
-    d.write("html/index.html", "hello\n");
-  });
+  it::TestServer server(it::simple_config(kServerHeaders, ""),
+                        [](const it::TempDir& d) { d.write("html/index.html", "hello\n"); });
   const it::Response ok = server.get("/index.html?a=1");
   BOOST_TEST(ok.status == 200);
   BOOST_TEST(ok.body == "hello\n");
@@ -69,8 +68,7 @@ BOOST_AUTO_TEST_CASE(proxied_responses_get_them_and_variables_cannot_inject_head
   it::TestServer server(px::config(
       px::upstream("app", {backend.address()}),
       px::location("/", "http://app", "add_header = { X-Via = \"serverd $http_x_tag\" }")));
-  const it::Response r = server.fetch(
-      "GET /p HTTP/1.1\r\nHost: localhost\r\nX-Tag: a\tb\r\n\r\n");
+  const it::Response r = server.fetch("GET /p HTTP/1.1\r\nHost: localhost\r\nX-Tag: a\tb\r\n\r\n");
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.header("X-Via").value_or("") == "serverd a\tb");
   BOOST_TEST(r.header_count("X-Via") == 1U);
@@ -79,9 +77,10 @@ BOOST_AUTO_TEST_CASE(proxied_responses_get_them_and_variables_cannot_inject_head
 
 BOOST_AUTO_TEST_CASE(reserved_or_malformed_headers_are_config_errors) {
   it::TempDir dir;
-  dir.write("bad.toml",
-            "[[server]]\nlisten = [\"127.0.0.1:1\"]\n"
-            "add_header = { Content-Length = \"5\", \"Bad Name\" = \"x\", X-Ok = { always = true } }\n");
+  dir.write(
+      "bad.toml",
+      "[[server]]\nlisten = [\"127.0.0.1:1\"]\n"
+      "add_header = { Content-Length = \"5\", \"Bad Name\" = \"x\", X-Ok = { always = true } }\n");
   const it::CommandResult r = it::run_serverd({"-t", "-c", (dir.path() / "bad.toml").string()});
   BOOST_TEST(r.exit_code != 0);
   BOOST_TEST(it::contains(r.err, "bad.toml:3:"), r.err);

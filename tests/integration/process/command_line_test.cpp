@@ -28,8 +28,8 @@ namespace {
 // Writes a config (pid file in the directory, no server running) and returns its path.
 std::filesystem::path write_config(const it::TempDir& dir, std::string_view main_lines = "") {
   proc::populate(dir);
-  return dir.write("serverd.toml", it::substitute_port(proc::process_config(2, main_lines),
-                                                        it::pick_free_port()));
+  return dir.write("serverd.toml",
+                   it::substitute_port(proc::process_config(2, main_lines), it::pick_free_port()));
 }
 
 // Processes the daemon test found, SIGKILLed at the end if anything is left (a failed test
@@ -143,12 +143,12 @@ BOOST_AUTO_TEST_CASE(daemon_returns_at_once_and_keeps_serving) {
     BOOST_TEST(info->ppid != ::getpid());
     BOOST_TEST(info->session != ::getsid(0));
 
-    BOOST_TEST_REQUIRE(ps::wait_until([&] {
-      return it::contains(it::read_file(log_path), proc::ready_line(2));
-    }, 5s));
+    BOOST_TEST_REQUIRE(ps::wait_until(
+        [&] { return it::contains(it::read_file(log_path), proc::ready_line(2)); }, 5s));
     const std::vector<pid_t> tree = proc::whole_tree(*master);
     for (pid_t p : tree) cleanup.pids.push_back(p);
-    BOOST_TEST(tree.size() == 4U, "master, agent and 2 workers expected: " << proc::pids_text(tree));
+    BOOST_TEST(tree.size() == 4U,
+               "master, agent and 2 workers expected: " << proc::pids_text(tree));
     std::string why;
     BOOST_TEST(proc::fresh_request_ok(port, &why), why);
 

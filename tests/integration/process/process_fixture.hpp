@@ -25,8 +25,8 @@ inline constexpr std::string_view kBody = "r\n";
 // /slow returning 200 "slow done\n" and static files from html/.
 inline std::string process_config(int workers, std::string_view main_lines = "",
                                   std::string_view listen = R"(["127.0.0.1:{PORT}"])") {
-  std::string c = "[main]\npid_file = \"serverd.pid\"\nworker_processes = " +
-                  std::to_string(workers) + "\n";
+  std::string c =
+      "[main]\npid_file = \"serverd.pid\"\nworker_processes = " + std::to_string(workers) + "\n";
   c += main_lines;
   c += "\n[log]\nerror_log = \"error.log\"\nlevel = \"info\"\n\n";
   c += "[[server]]\nlisten = ";
@@ -45,7 +45,9 @@ inline std::string process_config(int workers, std::string_view main_lines = "",
   return c;
 }
 
-inline void populate(const TempDir& d) { d.write("html/index.html", "index\n"); }
+inline void populate(const TempDir& d) {
+  d.write("html/index.html", "index\n");
+}
 
 inline std::string ready_line(int workers) {
   return "serverd ready: 1 agent and " + std::to_string(workers) + " workers serving";
@@ -53,11 +55,14 @@ inline std::string ready_line(int workers) {
 
 // Waits (<= 5 s) for the master's ready line; the test cannot go on without it.
 inline void require_ready(const TestServer& server, int workers) {
-  BOOST_TEST_REQUIRE(server.wait_for_log(ready_line(workers), 5s),
-                     "no \"" << ready_line(workers) << "\" within 5 s\n" << server.diagnostics());
+  BOOST_TEST_REQUIRE(server.wait_for_log(ready_line(workers), 5s), "no \"" << ready_line(workers)
+                                                                           << "\" within 5 s\n"
+                                                                           << server.diagnostics());
 }
 
-inline std::string ok_request() { return get_request("/r"); }
+inline std::string ok_request() {
+  return get_request("/r");
+}
 
 // All of `pids` gone (dead or zombie) within `timeout`.
 inline bool all_gone(const std::vector<pid_t>& pids, std::chrono::milliseconds timeout) {

@@ -84,8 +84,9 @@ BOOST_AUTO_TEST_CASE(agent_gets_a_pong_from_every_worker) {
     // The lines come from the agent's own pid.
     const ps::ServerTree tree = ps::server_tree(process().pid());
     BOOST_TEST_REQUIRE(tree.agents.size() == 1U);
-    BOOST_TEST(ps::lines_with(log, std::to_string(tree.agents[0]) + "#agent: ipc round trip")
-                   .size() == 3U);
+    BOOST_TEST(
+        ps::lines_with(log, std::to_string(tree.agents[0]) + "#agent: ipc round trip").size() ==
+        3U);
   }
 }
 
@@ -100,8 +101,8 @@ BOOST_AUTO_TEST_CASE(second_instance_with_the_same_pid_file_is_refused) {
                  "pid_file = \"" + pid_path.string() + "\"");
   second.replace(second.find("error_log = \"error.log\""),
                  std::string("error_log = \"error.log\"").size(), "error_log = \"second.log\"");
-  const auto second_config = dir().write("second/serverd.toml",
-                                         it::substitute_port(second, other_port));
+  const auto second_config =
+      dir().write("second/serverd.toml", it::substitute_port(second, other_port));
   const it::CommandResult r = it::run_serverd({"-c", second_config.string()}, 5s);
   BOOST_TEST_CONTEXT("second instance: exit " << r.exit_code << "\n" << r.output()) {
     BOOST_TEST(!r.timed_out, "the second instance kept running");

@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(quit_closes_idle_keep_alive_connections_with_a_fin_after_th
     const it::CloseResult c = idle->wait_for_close(3s);
     const long long closed_after = ms_since(quit_time);
     BOOST_TEST_MESSAGE("idle keep-alive connection closed " << closed_after << " ms after QUIT ("
-                       << it::to_string(c.kind) << ")");
+                                                            << it::to_string(c.kind) << ")");
     BOOST_TEST(it::to_string(c.kind) == std::string("fin"));
     BOOST_TEST(c.data.empty(), "sent on an idle connection: " << it::printable(c.data));
     BOOST_TEST(closed_after >= 700, "closed before the grace period: " << closed_after << " ms");
@@ -196,7 +196,8 @@ BOOST_AUTO_TEST_CASE(term_under_load_stops_everything_within_a_second) {
   const auto s2 = load2.stop();
   BOOST_TEST_CONTEXT(diagnostics()) {
     BOOST_TEST_MESSAGE("TERM under load (" << s1.size() + s2.size()
-                       << " requests made): everything gone after " << took << " ms");
+                                           << " requests made): everything gone after " << took
+                                           << " ms");
     BOOST_TEST(exited, "the master did not exit within 1 s of TERM");
     BOOST_TEST(gone, "still running 1 s after TERM: " << proc::pids_text(proc::alive_of(tree)));
     check_everything_exited(100ms);

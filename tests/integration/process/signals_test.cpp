@@ -43,9 +43,9 @@ struct TwoWorkers : it::TestServer {
 
   // "PID#role: TEXT" for the master, the agent and each worker.
   std::vector<std::string> reopen_lines() const {
-    std::vector<std::string> l{std::to_string(master) +
-                                   "#master: received USR1: reopened log files",
-                               std::to_string(agent) + "#agent: reopened log files"};
+    std::vector<std::string> l{
+        std::to_string(master) + "#master: received USR1: reopened log files",
+        std::to_string(agent) + "#agent: reopened log files"};
     for (const auto& [slot, pid] : workers)
       l.push_back(std::to_string(pid) + "#worker #" + std::to_string(slot) +
                   ": reopened log files");
@@ -120,8 +120,8 @@ BOOST_AUTO_TEST_CASE(winch_stops_the_workers_and_keeps_master_and_agent) {
                            << proc::pids_text(proc::alive_of(worker_pids)));
     BOOST_TEST(it::contains(error_log(), "received WINCH: stopping workers gracefully"));
     for (const auto& [slot, pid] : workers) {
-      const std::string line =
-          "worker #" + std::to_string(slot) + " (pid " + std::to_string(pid) + ") exited with status 0";
+      const std::string line = "worker #" + std::to_string(slot) + " (pid " + std::to_string(pid) +
+                               ") exited with status 0";
       BOOST_TEST(wait_for_log(line, 1s), line);
     }
 

@@ -66,9 +66,9 @@ void kill_a_worker_under_load(std::string_view listen, bool pick_most_loaded) {
   }
   const pid_t victim = workers[static_cast<std::size_t>(victim_slot)];
   const pid_t survivor = workers[static_cast<std::size_t>(1 - victim_slot)];
-  BOOST_TEST_MESSAGE("keep-alive connections: worker #" << victim_slot << " (victim, pid " << victim
-                     << ") owns " << owned[victim] << ", the other worker (pid " << survivor
-                     << ") owns " << owned[survivor]);
+  BOOST_TEST_MESSAGE("keep-alive connections: worker #"
+                     << victim_slot << " (victim, pid " << victim << ") owns " << owned[victim]
+                     << ", the other worker (pid " << survivor << ") owns " << owned[survivor]);
 
   ps::LoadOptions lo;
   lo.port = port;
@@ -106,7 +106,7 @@ void kill_a_worker_under_load(std::string_view listen, bool pick_most_loaded) {
   BOOST_TEST_CONTEXT(server.diagnostics()) {
     BOOST_TEST(replaced, "no new worker #" << victim_slot << " within 1 s of the kill");
     BOOST_TEST_MESSAGE("replacement worker #" << victim_slot << " (pid " << replacement
-                       << ") after " << replaced_after << " ms");
+                                              << ") after " << replaced_after << " ms");
     const std::string log = server.error_log();
     BOOST_TEST(it::contains(log, "worker #" + std::to_string(victim_slot) + " (pid " +
                                      std::to_string(victim) + ") killed by signal 9"));
@@ -133,8 +133,9 @@ void kill_a_worker_under_load(std::string_view listen, bool pick_most_loaded) {
       }
     }
     BOOST_TEST_MESSAGE("after the kill: " << survivors_ok << "/" << owned[survivor]
-                       << " connections of the surviving worker answered 200, " << victims_failed
-                       << "/" << owned[victim] << " of the killed worker's failed");
+                                          << " connections of the surviving worker answered 200, "
+                                          << victims_failed << "/" << owned[victim]
+                                          << " of the killed worker's failed");
 
     // (c) New connections are served.
     for (int i = 0; i < 10; ++i) {
@@ -165,22 +166,24 @@ void kill_a_worker_under_load(std::string_view listen, bool pick_most_loaded) {
                             (s.connected ? "" : " (connect failed)") + ": " + s.error);
     }
     BOOST_TEST_MESSAGE("background load: " << samples.size() << " requests (" << after
-                       << " after the kill), " << ok << " ok, " << excused
-                       << " failed on the killed worker's connections, " << unexplained.size()
-                       << " failed otherwise");
+                                           << " after the kill), " << ok << " ok, " << excused
+                                           << " failed on the killed worker's connections, "
+                                           << unexplained.size() << " failed otherwise");
     BOOST_TEST(after >= 10, "too few background requests after the kill to mean anything");
-    BOOST_TEST(unexplained.empty(), "failures the kill does not explain:\n"
-                                        << [&] {
-                                             std::string all;
-                                             for (const auto& u : unexplained) all += u + "\n";
-                                             return all;
-                                           }());
+    BOOST_TEST(
+        unexplained.empty(), "failures the kill does not explain:\n"
+                                 << [&] {
+                                      std::string all;
+                                      for (const auto& u : unexplained) all += u + "\n";
+                                      return all;
+                                    }());
   }
 }
 
 std::vector<std::pair<int, int>> crash_loop_lines(std::string_view log, int slot) {
-  const std::regex re("worker #" + std::to_string(slot) +
-                      R"( is crash-looping \(([0-9]+) failures in a row\): respawning in ([0-9]+)ms)");
+  const std::regex re(
+      "worker #" + std::to_string(slot) +
+      R"( is crash-looping \(([0-9]+) failures in a row\): respawning in ([0-9]+)ms)");
   std::vector<std::pair<int, int>> out;
   for (const std::string& line : ps::lines_with(log, "is crash-looping")) {
     std::smatch m;

@@ -102,9 +102,9 @@ BOOST_AUTO_TEST_CASE(close_delimited_response_is_relayed_intact) {
   it::HttpConnection conn = server.connect();
   conn.send(it::get_request("/c?bytes=300000&close=1"));
   const it::ReadResult rr = conn.read_response();
-  BOOST_TEST_REQUIRE(it::to_string(rr.status) == std::string("ok"),
-                     it::to_string(rr.status) << ": " << rr.error << "\n"
-                                              << server.diagnostics());
+  BOOST_TEST_REQUIRE(it::to_string(rr.status) == std::string("ok"), it::to_string(rr.status)
+                                                                        << ": " << rr.error << "\n"
+                                                                        << server.diagnostics());
   const it::Response& r = rr.response;
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.body.size() == 300000U);
@@ -128,7 +128,8 @@ BOOST_AUTO_TEST_CASE(small_close_delimited_response_ends_promptly) {
                 "\r\nHost: localhost\r\n\r\n");
       const it::ReadResult rr = conn.read_response();
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start).count();
+                          std::chrono::steady_clock::now() - start)
+                          .count();
       BOOST_TEST(it::to_string(rr.status) == std::string("ok"),
                  it::to_string(rr.status) << " after " << ms << " ms: " << rr.error << "\n"
                                           << server.error_log());
@@ -145,7 +146,8 @@ BOOST_AUTO_TEST_CASE(head_response_has_length_and_no_body) {
   const it::Response r = conn.expect_head_response();
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.header("Content-Length").value_or("<none>") == "1234");
-  BOOST_TEST(conn.quiet_for(200ms), "bytes after a HEAD response: " << it::printable(conn.buffered()));
+  BOOST_TEST(conn.quiet_for(200ms),
+             "bytes after a HEAD response: " << it::printable(conn.buffered()));
   conn.send(it::get_request("/g?bytes=1234"));
   const it::Response g = conn.expect_response();
   BOOST_TEST(g.status == 200);

@@ -37,11 +37,11 @@ BOOST_AUTO_TEST_SUITE(proxy_config)
 BOOST_AUTO_TEST_CASE(literal_url_with_uri_part_maps_the_path) {
   it::TestBackend backend;
   const std::string up = "http://" + backend.address();
-  it::TestServer server(px::config(
-      "", px::location("/api/", up + "/v1/") +
-              px::location("/login", up + "/auth/login", "match = \"exact\"") +
-              px::location("/raw/", up) + px::location("/enc/", up + "/e/") +
-              px::location("/strip/", up + "/")));
+  it::TestServer server(
+      px::config("", px::location("/api/", up + "/v1/") +
+                         px::location("/login", up + "/auth/login", "match = \"exact\"") +
+                         px::location("/raw/", up) + px::location("/enc/", up + "/e/") +
+                         px::location("/strip/", up + "/")));
   struct Case {
     const char* request_target;
     const char* upstream_target;
@@ -68,9 +68,9 @@ BOOST_AUTO_TEST_CASE(literal_url_with_uri_part_maps_the_path) {
 
 BOOST_AUTO_TEST_CASE(unknown_upstream_name_fails_the_config_test_with_position) {
   it::TempDir dir;
-  const std::string text = px::config(px::upstream("app", {"127.0.0.1:9"}),
-                                      px::location("/a/", "http://app") +
-                                          px::location("/b/", "http://nosuch"));
+  const std::string text =
+      px::config(px::upstream("app", {"127.0.0.1:9"}),
+                 px::location("/a/", "http://app") + px::location("/b/", "http://nosuch"));
   const std::string filled = it::substitute_port(text, it::pick_free_port());
   const auto path = dir.write("proxy.toml", filled);
   const auto r = it::run_serverd({"-t", "-c", path.string()});

@@ -17,7 +17,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // A 127.0.0.1 port nobody listens on (connections are refused).
-std::string dead_address() { return "127.0.0.1:" + std::to_string(it::pick_free_port()); }
+std::string dead_address() {
+  return "127.0.0.1:" + std::to_string(it::pick_free_port());
+}
 
 long elapsed_ms(Clock::time_point since) {
   return static_cast<long>(
@@ -47,8 +49,9 @@ BOOST_AUTO_TEST_CASE(upstream_down_is_502_and_logged_with_its_address) {
 
 BOOST_AUTO_TEST_CASE(slow_upstream_is_504_after_proxy_read_timeout) {
   it::TestBackend backend;
-  it::TestServer server(px::config(px::upstream("app", {backend.address()}),
-                                   px::location("/", "http://app", "proxy_read_timeout = \"500ms\"")));
+  it::TestServer server(
+      px::config(px::upstream("app", {backend.address()}),
+                 px::location("/", "http://app", "proxy_read_timeout = \"500ms\"")));
   // A fast answer first: the timeout is not a fixed delay.
   BOOST_TEST(server.get("/fast?sleep=100").status == 200);
   const auto start = Clock::now();
@@ -68,8 +71,8 @@ BOOST_AUTO_TEST_CASE(slow_upstream_is_504_after_proxy_read_timeout) {
 BOOST_AUTO_TEST_CASE(connect_failure_goes_to_the_next_server) {
   it::TestBackend live{it::BackendOptions{"live"}};
   const std::string dead = dead_address();
-  it::TestServer server(px::config(px::upstream("pair", {dead, live.address()}),
-                                   px::location("/", "http://pair")));
+  it::TestServer server(
+      px::config(px::upstream("pair", {dead, live.address()}), px::location("/", "http://pair")));
   for (int i = 0; i < 6; ++i) {
     const it::Response r = server.get("/r" + std::to_string(i));
     BOOST_TEST_REQUIRE(r.status == 200, "request " << i << "\n" << server.diagnostics());
@@ -88,9 +91,9 @@ BOOST_AUTO_TEST_CASE(failure_after_the_request_was_sent_is_not_retried_for_post)
   // max_fails = 0 neither is ever marked down, so round robin keeps offering both.
   it::TestBackend dropper{it::BackendOptions{"dropper", {}, true}};
   it::TestBackend good{it::BackendOptions{"good"}};
-  it::TestServer server(px::config(
-      px::upstream("grp", {dropper.address(), good.address()}, "", "max_fails = 0"),
-      px::location("/", "http://grp")));
+  it::TestServer server(
+      px::config(px::upstream("grp", {dropper.address(), good.address()}, "", "max_fails = 0"),
+                 px::location("/", "http://grp")));
 
   int post_502 = 0;
   for (int i = 0; i < 6; ++i) {
@@ -136,16 +139,16 @@ BOOST_AUTO_TEST_CASE(single_server_upstream_is_tried_again_once_it_is_back) {
   // requests made while it is down, not fail_timeout's worth of 502s afterwards.
   const int port = it::pick_free_port();
   const std::string address = "127.0.0.1:" + std::to_string(port);
-  it::TestServer server(px::config(px::upstream("solo", {address}),
-                                   px::location("/", "http://solo")));
+  it::TestServer server(
+      px::config(px::upstream("solo", {address}), px::location("/", "http://solo")));
   BOOST_TEST(server.get("/while-down").status == 502);
   it::BackendOptions o;
   o.name = "back";
   o.port = port;
   it::TestBackend backend(o);
   const it::Response r = server.get("/after-restart");
-  BOOST_TEST(r.status == 200, "the backend is up again but serverd answers "
-                                  << r.status << "\n" << server.error_log());
+  BOOST_TEST(r.status == 200, "the backend is up again but serverd answers " << r.status << "\n"
+                                                                             << server.error_log());
   BOOST_TEST(backend.requests() == 1U);
 }
 
@@ -185,9 +188,9 @@ BOOST_AUTO_TEST_CASE(next_upstream_tries_limits_the_attempts) {
 BOOST_AUTO_TEST_CASE(all_servers_failing_is_502) {
   it::TestBackend d1{it::BackendOptions{"d1", {}, true}};
   it::TestBackend d2{it::BackendOptions{"d2", {}, true}};
-  it::TestServer server(px::config(
-      px::upstream("grp", {d1.address(), d2.address()}, "", "max_fails = 0"),
-      px::location("/", "http://grp")));
+  it::TestServer server(
+      px::config(px::upstream("grp", {d1.address(), d2.address()}, "", "max_fails = 0"),
+                 px::location("/", "http://grp")));
   const it::Response r = server.get("/x");
   BOOST_TEST(r.status == 502);
   // Each server tried exactly once.

@@ -86,8 +86,8 @@ BOOST_AUTO_TEST_CASE(request_line_and_headers_arrive_faithfully) {
 }
 
 BOOST_AUTO_TEST_CASE(proxy_set_header_overrides_adds_and_removes) {
-  const it::Response r = server.fetch(it::get_request(
-      "/set/x", "localhost", "User-Agent: curl/8\r\nX-Client: forged\r\n"));
+  const it::Response r = server.fetch(
+      it::get_request("/set/x", "localhost", "User-Agent: curl/8\r\nX-Client: forged\r\n"));
   BOOST_TEST_REQUIRE(r.status == 200, "status " << r.status << "\n" << server.diagnostics());
   const it::Echo e = it::parse_echo(r.body);
   BOOST_TEST_CONTEXT("upstream saw:\n" << r.body) {

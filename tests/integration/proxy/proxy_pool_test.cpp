@@ -114,9 +114,13 @@ BOOST_AUTO_TEST_CASE(round_robin_alternates) {
 BOOST_AUTO_TEST_CASE(weighted_round_robin_follows_weights) {
   it::TestBackend a{it::BackendOptions{"A"}};
   it::TestBackend b{it::BackendOptions{"B"}};
-  const std::string upstreams = "[[upstream]]\nname = \"w\"\nkeepalive = 8\nservers = [ "
-                                "{ address = \"" + a.address() + "\", weight = 3 }, "
-                                "{ address = \"" + b.address() + "\", weight = 1 } ]\n\n";
+  const std::string upstreams =
+      "[[upstream]]\nname = \"w\"\nkeepalive = 8\nservers = [ "
+      "{ address = \"" +
+      a.address() +
+      "\", weight = 3 }, "
+      "{ address = \"" +
+      b.address() + "\", weight = 1 } ]\n\n";
   it::TestServer server(px::config(upstreams, px::location("/", "http://w")));
   std::map<std::string, int> counts;
   for (int i = 0; i < 12; ++i) {

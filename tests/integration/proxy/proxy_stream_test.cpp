@@ -83,10 +83,12 @@ BOOST_AUTO_TEST_CASE(large_response_to_a_slow_reader_keeps_worker_memory_bounded
   const auto start = Clock::now();
   char buf[64 * 1024];
   for (int i = 0; i < 10000 && Clock::now() - start < 3s && got < kSize; ++i) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
     const std::uint64_t allowed = static_cast<std::uint64_t>(ms) * 1024 * 1024 / 1000;
     while (got < allowed && got < kSize) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, allowed - got));
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, allowed - got));
       const ssize_t n = ::recv(conn.fd(), buf, want, MSG_DONTWAIT);
       if (n <= 0) break;
       fnv.update(std::string_view(buf, static_cast<std::size_t>(n)));

@@ -44,38 +44,58 @@ std::string post(std::string_view headers, std::string_view body) {
 
 const std::vector<Hostile>& hostile_requests() {
   static const std::vector<Hostile> cases = {
-      {"CL then TE", post("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"), 400},
+      {"CL then TE",
+       post("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+            "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
+       400},
       {"TE then CL", post("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", "0\r\n\r\n"), 400},
-      {"two differing Content-Length", post("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!"), 400},
-      {"two equal Content-Length", post("Content-Length: 5\r\nContent-Length: 5\r\n", "hello"), 400},
+      {"two differing Content-Length", post("Content-Length: 5\r\nContent-Length: 6\r\n", "hello!"),
+       400},
+      {"two equal Content-Length", post("Content-Length: 5\r\nContent-Length: 5\r\n", "hello"),
+       400},
       {"a Content-Length list", post("Content-Length: 5, 5\r\n", "hello"), 400},
       {"signed Content-Length", post("Content-Length: +5\r\n", "hello"), 400},
       {"TE chunked, identity", post("Transfer-Encoding: chunked, identity\r\n", "0\r\n\r\n"), 400},
       {"TE identity", post("Transfer-Encoding: identity\r\n", "hello"), 400},
       {"TE gzip, chunked", post("Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n"), 501},
-      {"TE chunked twice", post("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"), 400},
+      {"TE chunked twice",
+       post("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"), 400},
       {"TE with obs-fold", post("Transfer-Encoding:\r\n chunked\r\n", "0\r\n\r\n"), 400},
       {"obs-fold in a header", "GET / HTTP/1.1\r\nHost: localhost\r\nX-A: a\r\n  b\r\n\r\n", 400},
       {"bare LF after the request line", "GET / HTTP/1.1\nHost: localhost\r\n\r\n", 400},
       {"bare LF between headers", "GET / HTTP/1.1\r\nHost: localhost\nX-A: b\r\n\r\n", 400},
       {"bare CR in a header", "GET / HTTP/1.1\r\nHost: localhost\r\nX-A: a\rb\r\n\r\n", 400},
-      {"NUL in a header value", std::string("GET / HTTP/1.1\r\nHost: localhost\r\nX-A: a\0b\r\n\r\n", 46), 400},
+      {"NUL in a header value",
+       std::string("GET / HTTP/1.1\r\nHost: localhost\r\nX-A: a\0b\r\n\r\n", 46), 400},
       {"NUL in the target", std::string("GET /a\0b HTTP/1.1\r\nHost: localhost\r\n\r\n", 39), 400},
-      {"control byte in a header value", "GET / HTTP/1.1\r\nHost: localhost\r\nX-A: a\x01" "b\r\n\r\n", 400},
+      {"control byte in a header value",
+       "GET / HTTP/1.1\r\nHost: localhost\r\nX-A: a\x01"
+       "b\r\n\r\n",
+       400},
       {"space before the colon", "GET / HTTP/1.1\r\nHost : localhost\r\n\r\n", 400},
-      {"oversized chunk size", post("Transfer-Encoding: chunked\r\n", "fffffffffffffffffffff\r\nx\r\n0\r\n\r\n"), 400},
-      {"negative chunk size", post("Transfer-Encoding: chunked\r\n", "-5\r\nhello\r\n0\r\n\r\n"), 400},
-      {"plus-signed chunk size", post("Transfer-Encoding: chunked\r\n", "+5\r\nhello\r\n0\r\n\r\n"), 400},
+      {"oversized chunk size",
+       post("Transfer-Encoding: chunked\r\n", "fffffffffffffffffffff\r\nx\r\n0\r\n\r\n"), 400},
+      {"negative chunk size", post("Transfer-Encoding: chunked\r\n", "-5\r\nhello\r\n0\r\n\r\n"),
+       400},
+      {"plus-signed chunk size", post("Transfer-Encoding: chunked\r\n", "+5\r\nhello\r\n0\r\n\r\n"),
+       400},
       {"0x chunk size", post("Transfer-Encoding: chunked\r\n", "0x5\r\nhello\r\n0\r\n\r\n"), 400},
-      {"chunk data longer than its size", post("Transfer-Encoding: chunked\r\n", "3\r\nhello\r\n0\r\n\r\n"), 400},
-      {"control byte in a chunk extension", post("Transfer-Encoding: chunked\r\n", "5;a\x01" "b\r\nhello\r\n0\r\n\r\n"), 400},
+      {"chunk data longer than its size",
+       post("Transfer-Encoding: chunked\r\n", "3\r\nhello\r\n0\r\n\r\n"), 400},
+      {"control byte in a chunk extension",
+       post("Transfer-Encoding: chunked\r\n",
+            "5;a\x01"
+            "b\r\nhello\r\n0\r\n\r\n"),
+       400},
       {"invalid method", "G@T / HTTP/1.1\r\nHost: localhost\r\n\r\n", 400},
       {"lower-case version", "GET / http/1.1\r\nHost: localhost\r\n\r\n", 400},
       {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400},
       {"two Host headers", "GET / HTTP/1.1\r\nHost: localhost\r\nHost: other\r\n\r\n", 400},
-      {"HTTP/1.0 with chunked", "POST /up HTTP/1.0\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"HTTP/1.0 with chunked",
+       "POST /up HTTP/1.0\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
       {"HTTP/0.9", "GET /\r\n\r\n", 400},
-      {"HTTP/2 preface", std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4\0\0\0\0\0", 33), 400},
+      {"HTTP/2 preface", std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4\0\0\0\0\0", 33),
+       400},
       {"HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: localhost\r\n\r\n", 505},
       {"CONNECT", "CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n", 405},
       {"asterisk target on GET", "GET * HTTP/1.1\r\nHost: localhost\r\n\r\n", 400},
@@ -243,8 +263,10 @@ BOOST_AUTO_TEST_SUITE(upstream_framing)
 
 BOOST_AUTO_TEST_CASE(malformed_upstream_responses_are_502_and_the_connection_is_not_reused) {
   const std::vector<BadUpstream> cases = {
-      {"CL and TE", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-      {"two differing Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"},
+      {"CL and TE",
+       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+      {"two differing Content-Length",
+       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"},
       {"negative Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nok"},
       {"status out of range", "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok"},
       {"not HTTP", "ICY 200 OK\r\nContent-Length: 2\r\n\r\nok"},
@@ -253,17 +275,18 @@ BOOST_AUTO_TEST_CASE(malformed_upstream_responses_are_502_and_the_connection_is_
       {"obs-fold", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: a\r\n b\r\n\r\nok"},
       {"space before the colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok"},
       {"empty header name", "HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 2\r\n\r\nok"},
-      {"101 without Upgrade", "HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+      {"101 without Upgrade",
+       "HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
       {"status 099", "HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok"},
-      {"NUL in a header", std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 2\r\n\r\nok", 50)},
+      {"NUL in a header",
+       std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 2\r\n\r\nok", 50)},
   };
   for (const BadUpstream& bad : cases) {
     BOOST_TEST_CONTEXT(bad.what << ": " << it::printable(bad.answer)) {
       ScriptedUpstream upstream(bad.answer);
-      it::TestServer server(px::config(px::upstream("app", {upstream.address()}, "keepalive = 4",
-                                                    "max_fails = 0"),
-                                       px::location("/", "http://app",
-                                                    "proxy_next_upstream_tries = 1")));
+      it::TestServer server(
+          px::config(px::upstream("app", {upstream.address()}, "keepalive = 4", "max_fails = 0"),
+                     px::location("/", "http://app", "proxy_next_upstream_tries = 1")));
       it::HttpConnection conn = server.connect();
       for (int i = 0; i < 2; ++i) {
         conn.send(it::get_request("/r" + std::to_string(i)));
@@ -303,7 +326,8 @@ BOOST_AUTO_TEST_CASE(a_malformed_upstream_body_aborts_the_client_response_and_th
 BOOST_AUTO_TEST_CASE(not_modified_with_a_content_length_has_no_body) {
   // A 304 often repeats the representation's Content-Length; waiting for that many body bytes
   // (found by response_parser_fuzz) stalled the client until the upstream closed.
-  ScriptedUpstream upstream("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\nETag: \"x\"\r\n\r\n");
+  ScriptedUpstream upstream(
+      "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\nETag: \"x\"\r\n\r\n");
   it::TestServer server(px::config(px::upstream("app", {upstream.address()}, "keepalive = 4"),
                                    px::location("/", "http://app")));
   it::HttpConnection conn = server.connect();

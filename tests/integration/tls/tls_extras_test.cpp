@@ -59,15 +59,18 @@ BOOST_AUTO_TEST_CASE(ocsp_response_is_stapled) {
 BOOST_AUTO_TEST_CASE(client_certificates_per_server_and_the_subject_variable) {
   // a.test requires a client certificate, b.test does not; both on one address.
   std::string config = it::config_prelude();
-  config += "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
-            "server_name = [\"a.test\"]\n" +
-            it::tls_line("a", "client_certificate = \"ca.pem\", verify_client = \"on\"") +
-            "\n  [[server.location]]\n  path = \"/\"\n"
-            "  return = { status = 200, body = \"a $ssl_client_verify $ssl_client_s_dn\\n\" }\n\n";
-  config += "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
-            "server_name = [\"b.test\"]\n" + it::tls_line("b") +
-            "\n  [[server.location]]\n  path = \"/\"\n"
-            "  return = { status = 200, body = \"b $https $ssl_client_verify\\n\" }\n";
+  config +=
+      "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
+      "server_name = [\"a.test\"]\n" +
+      it::tls_line("a", "client_certificate = \"ca.pem\", verify_client = \"on\"") +
+      "\n  [[server.location]]\n  path = \"/\"\n"
+      "  return = { status = 200, body = \"a $ssl_client_verify $ssl_client_s_dn\\n\" }\n\n";
+  config +=
+      "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
+      "server_name = [\"b.test\"]\n" +
+      it::tls_line("b") +
+      "\n  [[server.location]]\n  path = \"/\"\n"
+      "  return = { status = 200, body = \"b $https $ssl_client_verify\\n\" }\n";
   it::TestServer server(config, [](const it::TempDir& d) {
     it::make_two_certs(d);
     it::make_cert(d.path(), "ca", "client", "alice", {"DNS:alice"}, true);
@@ -90,7 +93,8 @@ BOOST_AUTO_TEST_CASE(client_certificates_per_server_and_the_subject_variable) {
     it::HttpConnection c = it::tls_connect(server.port(), none, &info);
     if (info.ok) {  // TLS 1.3 reports the refusal on the first read
       c.try_send(it::get_request("/", "a.test"));
-      BOOST_TEST(static_cast<int>(c.read_response().status) != static_cast<int>(it::ReadStatus::ok));
+      BOOST_TEST(static_cast<int>(c.read_response().status) !=
+                 static_cast<int>(it::ReadStatus::ok));
     }
     // ... and a request for a.test on a connection made for b.test is refused.
     it::HttpConnection via_b = it::tls_connect(server.port(), b, &info);
@@ -101,15 +105,16 @@ BOOST_AUTO_TEST_CASE(client_certificates_per_server_and_the_subject_variable) {
 }
 
 BOOST_AUTO_TEST_CASE(optional_client_certificates) {
-  std::string config = it::config_prelude() +
-                       "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
-                       "server_name = [\"a.test\"]\n" +
-                       it::tls_line("a", "client_certificate = \"ca.pem\", verify_client = \"optional\"") +
-                       "\n  [[server.location]]\n  path = \"/\"\n"
-                       "  proxy_pass = \"http://127.0.0.1:1\"\n"
-                       "  proxy_set_header = { X-Client-DN = \"$ssl_client_s_dn\" }\n"
-                       "\n  [[server.location]]\n  path = \"/who\"\n"
-                       "  return = { status = 200, body = \"$ssl_client_verify [$ssl_client_s_dn]\\n\" }\n";
+  std::string config =
+      it::config_prelude() +
+      "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
+      "server_name = [\"a.test\"]\n" +
+      it::tls_line("a", "client_certificate = \"ca.pem\", verify_client = \"optional\"") +
+      "\n  [[server.location]]\n  path = \"/\"\n"
+      "  proxy_pass = \"http://127.0.0.1:1\"\n"
+      "  proxy_set_header = { X-Client-DN = \"$ssl_client_s_dn\" }\n"
+      "\n  [[server.location]]\n  path = \"/who\"\n"
+      "  return = { status = 200, body = \"$ssl_client_verify [$ssl_client_s_dn]\\n\" }\n";
   it::TestServer server(config, [](const it::TempDir& d) {
     it::make_two_certs(d);
     it::make_cert(d.path(), "ca", "client", "bob", {"DNS:bob"}, true);
@@ -134,7 +139,8 @@ BOOST_AUTO_TEST_CASE(optional_client_certificates) {
     it::HttpConnection c = it::tls_connect(server.port(), o, &info);
     if (info.ok) {
       c.try_send(it::get_request("/who", "a.test"));
-      BOOST_TEST(static_cast<int>(c.read_response().status) != static_cast<int>(it::ReadStatus::ok));
+      BOOST_TEST(static_cast<int>(c.read_response().status) !=
+                 static_cast<int>(it::ReadStatus::ok));
     }
   }
 }

@@ -1,9 +1,8 @@
 // TLS across reloads and workers: certificates are re-read on reload, a broken key fails the
 // reload (with file:line:col) while the old certificate keeps serving, config errors name the
 // place, and sessions resume on any worker and after a reload (shared ticket keys).
-#include <csignal>
-
 #include <boost/test/unit_test.hpp>
+#include <csignal>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -43,8 +42,7 @@ BOOST_AUTO_TEST_CASE(a_certificate_replaced_on_disk_is_served_after_reload) {
   it::TestServer server(it::two_server_config(), it::make_two_certs);
   BOOST_TEST_REQUIRE(peer_name(server, "b.test") == "b.test");
   // New certificate for b (another CN) written over the old files.
-  it::make_cert(server.dir().path(), "ca", "b", "b-renewed.test",
-                {"DNS:b.test", "DNS:localhost"});
+  it::make_cert(server.dir().path(), "ca", "b", "b-renewed.test", {"DNS:b.test", "DNS:localhost"});
   BOOST_TEST(peer_name(server, "b.test") == "b.test");  // not re-read by itself
   server.process().send_signal(SIGHUP);
   BOOST_TEST(it::wait_until([&] { return peer_name(server, "b.test") == "b-renewed.test"; }, 5s),
@@ -91,8 +89,9 @@ BOOST_AUTO_TEST_CASE(config_errors_name_the_place) {
       BOOST_TEST(it::contains(r.output(), expected));
     }
   };
-  const std::string head = it::config_prelude() +
-                           "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n";
+  const std::string head =
+      it::config_prelude() +
+      "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n";
   const std::string loc = "\n  [[server.location]]\n  path = \"/\"\n  return = { status = 204 }\n";
   check(head + loc, "has tls = true but this [[server]] has no certificate");
   check(head + it::tls_line("missing") + loc, "cannot read certificate");

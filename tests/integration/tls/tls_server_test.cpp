@@ -109,10 +109,17 @@ BOOST_AUTO_TEST_CASE(garbage_handshakes_leave_every_worker_alive) {
   for (int i = 0; i < 200; ++i) {
     it::HttpConnection c = it::HttpConnection::connect(server.port());
     switch (i % 4) {
-      case 0: c.try_send(it::pseudo_random_bytes(300, static_cast<std::uint32_t>(i))); break;
-      case 1: c.try_send(hello); break;  // half a handshake, then gone
-      case 2: c.try_send("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"); break;  // plaintext
-      case 3: break;  // connects and vanishes
+      case 0:
+        c.try_send(it::pseudo_random_bytes(300, static_cast<std::uint32_t>(i)));
+        break;
+      case 1:
+        c.try_send(hello);
+        break;  // half a handshake, then gone
+      case 2:
+        c.try_send("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        break;  // plaintext
+      case 3:
+        break;  // connects and vanishes
     }
     if (i % 8 == 0) c.wait_for_close(200ms);
   }
@@ -125,9 +132,8 @@ BOOST_AUTO_TEST_CASE(garbage_handshakes_leave_every_worker_alive) {
 }
 
 BOOST_AUTO_TEST_CASE(handshake_timeout_closes_a_silent_client) {
-  it::TestServer server(it::two_server_config(1, "", ""), [](const it::TempDir& d) {
-    it::make_two_certs(d);
-  });
+  it::TestServer server(it::two_server_config(1, "", ""),
+                        [](const it::TempDir& d) { it::make_two_certs(d); });
   // Rewrite with a short handshake timeout and reload.
   std::string config = it::substitute_port(it::two_server_config(1), server.port());
   const std::string from = "key = \"a.key\"";
@@ -182,11 +188,12 @@ BOOST_AUTO_TEST_CASE(keep_alive_and_a_large_file_over_tls_are_byte_exact) {
 
 BOOST_AUTO_TEST_CASE(proxying_behind_a_tls_listener) {
   it::TestBackend backend;
-  std::string config = it::config_prelude() +
-                       "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n" +
-                       "server_name = [\"localhost\"]\n" + it::tls_line("a") +
-                       "\n  [[server.location]]\n  path = \"/\"\n  proxy_pass = \"http://127.0.0.1:" +
-                       std::to_string(backend.port()) + "\"\n";
+  std::string config =
+      it::config_prelude() +
+      "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n" +
+      "server_name = [\"localhost\"]\n" + it::tls_line("a") +
+      "\n  [[server.location]]\n  path = \"/\"\n  proxy_pass = \"http://127.0.0.1:" +
+      std::to_string(backend.port()) + "\"\n";
   it::TestServer server(config, it::make_two_certs);
   BOOST_TEST_CONTEXT(server.diagnostics()) {
     it::TlsInfo info;

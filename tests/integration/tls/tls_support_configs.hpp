@@ -20,9 +20,9 @@ inline void make_two_certs(const TempDir& dir) {
 // Two servers on one TLS address: a.test (the default) and b.test, each answering its name.
 inline std::string two_server_config(int workers = 2, const std::string& main_extra = "",
                                      const std::string& listen_extra = "") {
-  std::string c = "[main]\npid_file = \"serverd.pid\"\nworker_processes = " +
-                  std::to_string(workers) + "\n" + main_extra +
-                  "\n[log]\nerror_log = \"error.log\"\nlevel = \"info\"\n\n";
+  std::string c =
+      "[main]\npid_file = \"serverd.pid\"\nworker_processes = " + std::to_string(workers) + "\n" +
+      main_extra + "\n[log]\nerror_log = \"error.log\"\nlevel = \"info\"\n\n";
   for (const char* name : {"a", "b"}) {
     c += "[[server]]\n";
     c += "listen = [{ address = \"127.0.0.1:{PORT}\", tls = true" + listen_extra + " }]\n";

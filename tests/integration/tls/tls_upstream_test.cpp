@@ -33,14 +33,19 @@ std::string front_config(int backend_port, const std::filesystem::path& ca,
                          const std::string& extra = "") {
   return it::config_prelude() +
          "[[upstream]]\nname = \"secure\"\nkeepalive = 4\n"
-         "servers = [{ address = \"127.0.0.1:" + std::to_string(backend_port) + "\" }]\n\n" +
+         "servers = [{ address = \"127.0.0.1:" +
+         std::to_string(backend_port) + "\" }]\n\n" +
          "[[server]]\nlisten = [\"127.0.0.1:{PORT}\"]\nserver_name = [\"localhost\"]\n"
          "\n  [[server.location]]\n  path = \"/\"\n  proxy_pass = \"https://secure\"\n"
          "  proxy_ssl_name = \"b.test\"\n"
-         "  proxy_ssl_trusted_certificate = " + it::toml_string(ca.string()) + "\n" + extra +
+         "  proxy_ssl_trusted_certificate = " +
+         it::toml_string(ca.string()) + "\n" + extra +
          "\n  [[server.location]]\n  path = \"/direct/\"\n"
-         "  proxy_pass = \"https://127.0.0.1:" + std::to_string(backend_port) + "/\"\n"
-         "  proxy_ssl_trusted_certificate = " + it::toml_string(ca.string()) + "\n" + extra;
+         "  proxy_pass = \"https://127.0.0.1:" +
+         std::to_string(backend_port) +
+         "/\"\n"
+         "  proxy_ssl_trusted_certificate = " +
+         it::toml_string(ca.string()) + "\n" + extra;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -69,7 +74,8 @@ BOOST_AUTO_TEST_CASE(verified_pooled_and_with_sni) {
     // By IP address: verified against the certificate's IP entry, no SNI.
     const it::Response direct = front.get("/direct/y");
     BOOST_TEST(direct.status == 200);
-    BOOST_TEST(it::wait_until([&] { return lines_of(it::read_file(backend.dir() / "access.log")).size() >= 6; }, 3s));
+    BOOST_TEST(it::wait_until(
+        [&] { return lines_of(it::read_file(backend.dir() / "access.log")).size() >= 6; }, 3s));
     const auto lines = lines_of(it::read_file(backend.dir() / "access.log"));
     BOOST_TEST_REQUIRE(lines.size() == 6u);
     std::set<std::string> ports;
@@ -113,18 +119,18 @@ BOOST_AUTO_TEST_CASE(client_certificates_mtls) {
                            it::make_cert(d.path(), "ca", "client", "front.test", {}, true);
                          });
   BOOST_TEST_CONTEXT(backend.diagnostics()) {
-    const std::string cert = "  proxy_ssl_certificate = " +
-                             it::toml_string((backend.dir() / "client.pem").string()) +
-                             "\n  proxy_ssl_certificate_key = " +
-                             it::toml_string((backend.dir() / "client.key").string()) + "\n";
+    const std::string cert =
+        "  proxy_ssl_certificate = " + it::toml_string((backend.dir() / "client.pem").string()) +
+        "\n  proxy_ssl_certificate_key = " +
+        it::toml_string((backend.dir() / "client.key").string()) + "\n";
     it::TestServer with(front_config(backend.port(), backend.dir() / "ca.pem", cert));
     BOOST_TEST(with.get("/x").status == 200, with.diagnostics());
     BOOST_TEST(it::wait_until(
-        [&] {
-          return it::contains(it::read_file(backend.dir() / "access.log"),
-                              "dn=CN=front.test,O=serverd tests");
-        },
-        3s),
+                   [&] {
+                     return it::contains(it::read_file(backend.dir() / "access.log"),
+                                         "dn=CN=front.test,O=serverd tests");
+                   },
+                   3s),
                it::read_file(backend.dir() / "access.log"));
     it::TestServer without(front_config(backend.port(), backend.dir() / "ca.pem"));
     BOOST_TEST(without.get("/x").status == 502);
@@ -135,7 +141,8 @@ BOOST_AUTO_TEST_CASE(client_certificates_mtls) {
     it::HttpConnection c = it::tls_connect(backend.port(), o, &info);
     if (info.ok) {  // TLS 1.3 reports the refusal on the first read
       c.try_send(it::get_request("/", "b.test"));
-      BOOST_TEST(static_cast<int>(c.read_response().status) != static_cast<int>(it::ReadStatus::ok));
+      BOOST_TEST(static_cast<int>(c.read_response().status) !=
+                 static_cast<int>(it::ReadStatus::ok));
     }
     o.cert_file = backend.dir() / "client.pem";
     o.key_file = backend.dir() / "client.key";
@@ -151,9 +158,11 @@ BOOST_AUTO_TEST_CASE(new_upstream_connections_resume_the_tls_session) {
   it::TestServer backend(
       it::config_prelude() +
           "[[server]]\nlisten = [{ address = \"127.0.0.1:{PORT}\", tls = true }]\n"
-          "server_name = [\"b.test\"]\n" + it::tls_line("b") +
+          "server_name = [\"b.test\"]\n" +
+          it::tls_line("b") +
           "access_log = \"access.log\"\naccess_log_format = \"$remote_port $ssl_session_reused\"\n"
-          "\n  [[server.location]]\n  path = \"/\"\n  return = { status = 200, body = \"ok\\n\" }\n",
+          "\n  [[server.location]]\n  path = \"/\"\n  return = { status = 200, body = \"ok\\n\" "
+          "}\n",
       it::make_two_certs);
   // No keep-alive pool: every request opens a new TLS connection to the backend. One worker:
   // the session cache is per worker.
@@ -161,7 +170,9 @@ BOOST_AUTO_TEST_CASE(new_upstream_connections_resume_the_tls_session) {
   prelude.replace(prelude.find("[main]\n"), 7, "[main]\nworker_processes = 1\n");
   std::string front = prelude +
                       "[[upstream]]\nname = \"nopool\"\nkeepalive = 0\nservers = [{ address = "
-                      "\"127.0.0.1:" + std::to_string(backend.port()) + "\" }]\n\n"
+                      "\"127.0.0.1:" +
+                      std::to_string(backend.port()) +
+                      "\" }]\n\n"
                       "[[server]]\nlisten = [\"127.0.0.1:{PORT}\"]\nserver_name = [\"localhost\"]\n"
                       "\n  [[server.location]]\n  path = \"/\"\n"
                       "  proxy_pass = \"https://nopool\"\n"

@@ -36,7 +36,8 @@ proxy_pass = "http://NAME"
   auto load = [&](const std::string& name) {
     std::string text = config;
     text.replace(text.find("NAME"), 4, name);
-    return load_config_text(text, "test.toml", "/etc/serverd", builtin_modules()).errors.to_string();
+    return load_config_text(text, "test.toml", "/etc/serverd", builtin_modules())
+        .errors.to_string();
   };
   BOOST_TEST(load("ap") ==
              "test.toml:8:14: proxy_pass \"http://ap\": no [[upstream]] of that name, and not a "
@@ -92,7 +93,8 @@ root = "html"
   default_type = "text/plain"
   index = ["a.html"]
   return = 404
-)", "test.toml", "/srv", modules);
+)",
+                                     "test.toml", "/srv", modules);
   BOOST_TEST(r.errors.to_string() == "");
   BOOST_REQUIRE(r.config);
   const auto& loc = r.config->servers[0].locations[0];

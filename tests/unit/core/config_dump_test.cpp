@@ -1,9 +1,9 @@
 // `serverd -T`: the dump shows every effective value and loads back to the same dump.
 #include <boost/test/unit_test.hpp>
 
+#include "../tls/test_cert.hpp"
 #include "config_test_modules.hpp"
 #include "core/config_loader.hpp"
-#include "../tls/test_cert.hpp"
 
 namespace serverd::test {
 namespace {

@@ -1,8 +1,8 @@
 // Every kind of config mistake comes out as the exact "FILE:LINE:COL: message" a user sees.
 #include <boost/test/unit_test.hpp>
 
-#include "config_test_modules.hpp"
 #include "../tls/test_cert.hpp"
+#include "config_test_modules.hpp"
 #include "core/config_loader.hpp"
 
 namespace serverd::test {
@@ -155,8 +155,8 @@ tls = { certificate = "CERTDIR/a.pem", key = "CERTDIR/a.key" }
 listen = { address = "8443", default_server = true }
 server_name = "b"
 )")) == "test.toml:6:10: conflicting tls = false for 0.0.0.0:8443 (tls = true at test.toml:2:10)\n"
-       "test.toml:6:10: duplicate default_server for 0.0.0.0:8443 (first defined at "
-       "test.toml:2:10)");
+        "test.toml:6:10: duplicate default_server for 0.0.0.0:8443 (first defined at "
+        "test.toml:2:10)");
   BOOST_TEST(load_errors("[[server]]\nlisten = [\"8080\", \"*:8080\"]\n") ==
              "test.toml:2:19: duplicate listen address 0.0.0.0:8080 in this [[server]] (first "
              "defined at test.toml:2:11)");

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "config_test_modules.hpp"
 #include "../tls/test_cert.hpp"
+#include "config_test_modules.hpp"
 
 namespace serverd::test {
 namespace {

@@ -115,10 +115,10 @@ class FakeRedirectModule : public Module {
     table.insert("location", c.location);
     out.put(row.name, std::move(table));
   }
-  static constexpr Directive kRows[] = {
-      rows::custom("return", static_cast<unsigned>(ConfigLevel::location), parse_return,
-                   dump_return)
-          .handler()};
+  static constexpr Directive kRows[] = {rows::custom("return",
+                                                     static_cast<unsigned>(ConfigLevel::location),
+                                                     parse_return, dump_return)
+                                            .handler()};
 };
 
 // Not a content handler: `server_tokens` at every level, default true from [main] down.

@@ -297,8 +297,8 @@ BOOST_AUTO_TEST_CASE(listener_accepts_through_the_loop) {
   sin.sin_family = AF_INET;
   sin.sin_port = 0;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  auto any_port = serverd::SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&sin),
-                                                        sizeof sin);
+  auto any_port =
+      serverd::SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
   UniqueFd listener = serverd::open_listener(any_port, {});
   auto bound = serverd::local_address(listener.get());
   BOOST_TEST(bound.port() != 0);

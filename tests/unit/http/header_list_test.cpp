@@ -56,8 +56,7 @@ BOOST_AUTO_TEST_CASE(add_keeps_order_and_duplicates) {
   h.add("set-cookie", "b=2");
   BOOST_TEST(!h.empty());
   BOOST_TEST(h.size() == 3u);
-  BOOST_TEST(items(h) == (Items{"Set-Cookie: a=1", "Content-Type: text/plain",
-                                "set-cookie: b=2"}),
+  BOOST_TEST(items(h) == (Items{"Set-Cookie: a=1", "Content-Type: text/plain", "set-cookie: b=2"}),
              boost::test_tools::per_element());
 }
 
@@ -100,8 +99,7 @@ BOOST_AUTO_TEST_CASE(remove_drops_all_matches_and_keeps_the_rest_in_order) {
   h.add("VARY", "Origin");
   h.add("C", "3");
   h.remove("vary");
-  BOOST_TEST(items(h) == (Items{"A: 1", "B: 2", "C: 3"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(items(h) == (Items{"A: 1", "B: 2", "C: 3"}), boost::test_tools::per_element());
   h.remove("not-there");  // harmless
   BOOST_TEST(h.size() == 3u);
   // A name that is only a prefix is a different header.

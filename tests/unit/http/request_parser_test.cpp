@@ -96,8 +96,12 @@ std::unique_ptr<Run> parse_all_ways(std::string_view input, Limits limits = {},
   auto whole = parse(input, input.size(), limits, max_body);
   auto bytes = parse(input, 1, limits, max_body);
   auto sevens = parse(input, 7, limits, max_body);
-  BOOST_TEST_CONTEXT("byte by byte") { check_same(*whole, *bytes); }
-  BOOST_TEST_CONTEXT("7-byte pieces") { check_same(*whole, *sevens); }
+  BOOST_TEST_CONTEXT("byte by byte") {
+    check_same(*whole, *bytes);
+  }
+  BOOST_TEST_CONTEXT("7-byte pieces") {
+    check_same(*whole, *sevens);
+  }
   return whole;
 }
 
@@ -198,10 +202,10 @@ BOOST_AUTO_TEST_CASE(start_forgets_the_previous_request) {
 BOOST_AUTO_TEST_CASE(keep_alive_rules) {
   // HTTP/1.1: persistent unless "Connection: close".
   BOOST_TEST(parse_all_ways("GET / HTTP/1.1\r\nHost: a\r\n\r\n")->req.keep_alive());
-  BOOST_TEST(!parse_all_ways("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-                  ->req.keep_alive());
-  BOOST_TEST(!parse_all_ways("GET / HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\n")
-                  ->req.keep_alive());
+  BOOST_TEST(
+      !parse_all_ways("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")->req.keep_alive());
+  BOOST_TEST(
+      !parse_all_ways("GET / HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\n")->req.keep_alive());
   BOOST_TEST(parse_all_ways("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
                  ->req.keep_alive());
   // HTTP/1.0: only with "Connection: keep-alive".
@@ -212,13 +216,13 @@ BOOST_AUTO_TEST_CASE(keep_alive_rules) {
   BOOST_TEST(!r10->req.keep_alive());
   BOOST_TEST(parse_all_ways("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")->req.keep_alive());
   BOOST_TEST(parse_all_ways("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")->req.keep_alive());
-  BOOST_TEST(parse_all_ways("GET / HTTP/1.0\r\nConnection: foo,  keep-alive \r\n\r\n")
-                 ->req.keep_alive());
+  BOOST_TEST(
+      parse_all_ways("GET / HTTP/1.0\r\nConnection: foo,  keep-alive \r\n\r\n")->req.keep_alive());
   BOOST_TEST(!parse_all_ways("GET / HTTP/1.0\r\nConnection: close\r\n\r\n")->req.keep_alive());
-  BOOST_TEST(!parse_all_ways("GET / HTTP/1.0\r\nConnection: keep-alive-ish\r\n\r\n")
-                  ->req.keep_alive());
-  BOOST_TEST(!parse_all_ways("GET / HTTP/1.0\r\nX-Connection: keep-alive\r\n\r\n")
-                  ->req.keep_alive());
+  BOOST_TEST(
+      !parse_all_ways("GET / HTTP/1.0\r\nConnection: keep-alive-ish\r\n\r\n")->req.keep_alive());
+  BOOST_TEST(
+      !parse_all_ways("GET / HTTP/1.0\r\nX-Connection: keep-alive\r\n\r\n")->req.keep_alive());
 }
 
 BOOST_AUTO_TEST_CASE(absolute_form_target_authority_wins_over_host) {
@@ -282,8 +286,9 @@ BOOST_AUTO_TEST_CASE(message_complete_reports_exact_consumed_then_stops) {
 
 BOOST_AUTO_TEST_CASE(content_length_body_reaches_the_sink_exactly) {
   const std::string body = "a\0b\r\n0\r\n\r\nGET / HTTP/1.1\r\n\xff"s;
-  const std::string head = "PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n";
+  const std::string head =
+      "PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n";
   const std::string next = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
   auto r = parse_all_ways(head + body + next);
   BOOST_TEST((r->last == Status::message_complete));
@@ -354,8 +359,8 @@ BOOST_AUTO_TEST_CASE(expect_100_continue) {
   BOOST_TEST(r->req.expects_continue());
   BOOST_TEST(r->sink.bytes == "ok");
   // HTTP/1.0 clients do not understand 100 Continue: never promised to them.
-  auto r10 = parse_all_ways(
-      "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok");
+  auto r10 =
+      parse_all_ways("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok");
   BOOST_TEST(r10->parser.error_status() == 0);
   BOOST_TEST(!r10->req.expects_continue());
   BOOST_TEST(error_of("GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n") == 417);
@@ -510,8 +515,8 @@ BOOST_AUTO_TEST_CASE(error_reason_is_set_for_the_log) {
   auto r = parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 1000);
   BOOST_TEST(r->parser.error_status() == 400);
   BOOST_TEST(r->parser.error_reason() == "more than one Host header");
-  auto t = parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
-                 1000);
+  auto t =
+      parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 1000);
   BOOST_TEST(t->parser.error_status() == 400);
   BOOST_TEST(!t->parser.error_reason().empty());
 }
@@ -565,7 +570,8 @@ BOOST_AUTO_TEST_CASE(trailing_whitespace_is_not_part_of_a_header_value) {
 BOOST_AUTO_TEST_CASE(head_limit_counts_the_request_line_however_bytes_arrive) {
   Limits limits;
   limits.max_header_size = 60;
-  const std::string in = "GET /" + std::string(50, 'a') + " HTTP/1.1\r\nHost: x\r\nX: 12345678\r\n\r\n";
+  const std::string in =
+      "GET /" + std::string(50, 'a') + " HTTP/1.1\r\nHost: x\r\nX: 12345678\r\n\r\n";
   BOOST_REQUIRE(in.size() == 90u);
   auto whole = parse(in, in.size(), limits);
   auto bytes = parse(in, 1, limits);

@@ -78,11 +78,11 @@ BOOST_AUTO_TEST_SUITE(http_router)
 
 BOOST_AUTO_TEST_CASE(exact_and_wildcard_server_names) {
   Config c;
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"default.test"}));         // 0
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"www.example.com"}));      // 1
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"*.example.com"}));        // 2
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"*.api.example.com"}));    // 3
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"a.test", "b.test"}));     // 4
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"default.test"}));       // 0
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"www.example.com"}));    // 1
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"*.example.com"}));      // 2
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"*.api.example.com"}));  // 3
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"a.test", "b.test"}));   // 4
   Router r(c);
   const std::string a = "127.0.0.1:8080";
   BOOST_TEST(pick(r, c, a, "default.test") == 0);
@@ -91,8 +91,8 @@ BOOST_AUTO_TEST_CASE(exact_and_wildcard_server_names) {
   BOOST_TEST(pick(r, c, a, "a.b.example.com") == 2);
   BOOST_TEST(pick(r, c, a, "v1.api.example.com") == 3);  // longest wildcard wins
   BOOST_TEST(pick(r, c, a, "x.v1.api.example.com") == 3);
-  BOOST_TEST(pick(r, c, a, "api.example.com") == 2);    // "*.api..." needs a label before it
-  BOOST_TEST(pick(r, c, a, "example.com") == 0);         // not matched by "*.example.com"
+  BOOST_TEST(pick(r, c, a, "api.example.com") == 2);  // "*.api..." needs a label before it
+  BOOST_TEST(pick(r, c, a, "example.com") == 0);      // not matched by "*.example.com"
   BOOST_TEST(pick(r, c, a, ".example.com") == 0);
   BOOST_TEST(pick(r, c, a, "badexample.com") == 0);
   BOOST_TEST(pick(r, c, a, "a.example.com.evil") == 0);
@@ -141,8 +141,7 @@ BOOST_AUTO_TEST_CASE(default_server_is_first_unless_marked) {
 BOOST_AUTO_TEST_CASE(each_address_has_its_own_index) {
   Config c;
   // 0 listens on both; 1 only on 8081 where it is the default; 2 only on [::1]:8080.
-  c.servers.push_back(
-      server({listen("127.0.0.1:8080"), listen("127.0.0.1:8081")}, {"both.test"}));
+  c.servers.push_back(server({listen("127.0.0.1:8080"), listen("127.0.0.1:8081")}, {"both.test"}));
   c.servers.push_back(server({listen("127.0.0.1:8081", true)}, {"only81.test"}));
   c.servers.push_back(server({listen("[::1]:8080")}, {"v6.test"}));
   Router r(c);
@@ -266,14 +265,14 @@ BOOST_AUTO_TEST_CASE(no_locations_match_nothing) {
 
 BOOST_AUTO_TEST_CASE(suffix_trailing_and_regex_names_in_nginx_precedence) {
   Config c;
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"default.test"}));            // 0
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {".example.org"}));            // 1
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"www.example.*"}));           // 2
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^api\\.(.+)$"}));           // 3
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"default.test"}));              // 0
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {".example.org"}));              // 1
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"www.example.*"}));             // 2
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^api\\.(.+)$"}));             // 3
   c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^(www)\\.example\\.org$"}));  // 4
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"www.example.org.*"}));       // 5
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^api\\.first\\."}));        // 6
-  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"exact.example.org"}));       // 7
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"www.example.org.*"}));         // 5
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"~^api\\.first\\."}));          // 6
+  c.servers.push_back(server({listen("127.0.0.1:8080")}, {"exact.example.org"}));         // 7
   Router r(c);
   const std::string a = "127.0.0.1:8080";
   // ".example.org" is "example.org" and "*.example.org".

@@ -209,8 +209,8 @@ BOOST_AUTO_TEST_SUITE_END()
 // Regression tests for bugs found in Host parsing (fixed).
 BOOST_AUTO_TEST_SUITE(http_uri_regressions)
 
-// Was a bug (parse_host): the header says the host is returned lower-cased, and it is for names, but an
-// IPv6 literal is copied as is: "Host: [::ABCD]" gives "[::ABCD]", so it never equals the
+// Was a bug (parse_host): the header says the host is returned lower-cased, and it is for names,
+// but an IPv6 literal is copied as is: "Host: [::ABCD]" gives "[::ABCD]", so it never equals the
 // lower-case server_name "[::abcd]" (nginx lower-cases the whole host).
 BOOST_AUTO_TEST_CASE(host_ipv6_literal_is_lower_cased) {
   BOOST_TEST(host("[::ABCD]:80") == "[::abcd]");

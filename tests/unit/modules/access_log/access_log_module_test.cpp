@@ -1,5 +1,7 @@
 // The access_log module: keys, defaults, inheritance, "off", errors, dump round trip, log_files,
 // and a worker's life (init_worker, log_exchange, reopen_logs, exit_worker) end to end.
+#include "modules/access_log/access_log_module.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +11,6 @@
 #include "../module_test_support.hpp"
 #include "core/config_loader.hpp"
 #include "event/loop.hpp"
-#include "modules/access_log/access_log_module.hpp"
 #include "modules/modules.hpp"
 #include "process/worker_context.hpp"
 
@@ -51,8 +52,8 @@ BOOST_AUTO_TEST_SUITE(access_log_module)
 
 BOOST_AUTO_TEST_CASE(defaults_and_relative_paths) {
   AccessLogModule m;
-  auto r = configure_from(m, ConfigLevel::server, R"(access_log = "logs/../logs/access.log")",
-                          nullptr);
+  auto r =
+      configure_from(m, ConfigLevel::server, R"(access_log = "logs/../logs/access.log")", nullptr);
   BOOST_TEST_REQUIRE(r.errors.empty(), r.error_text());
   const AccessLogConf& c = as_alog(r.conf);
   BOOST_TEST(!c.off);
@@ -78,8 +79,8 @@ BOOST_AUTO_TEST_CASE(locations_inherit_and_may_turn_it_off) {
   BOOST_TEST(same.conf == server.conf);
   auto off = configure_from(m, ConfigLevel::location, R"(access_log = "off")", server.conf);
   BOOST_TEST(as_alog(off.conf).off);
-  auto fmt = configure_from(m, ConfigLevel::location, R"(access_log_format = "$status")",
-                            server.conf);
+  auto fmt =
+      configure_from(m, ConfigLevel::location, R"(access_log_format = "$status")", server.conf);
   const AccessLogConf& f = as_alog(fmt.conf);
   BOOST_TEST(!f.off);
   BOOST_TEST(f.path.string() == "/var/log/a.log");
@@ -92,10 +93,10 @@ BOOST_AUTO_TEST_CASE(locations_inherit_and_may_turn_it_off) {
 BOOST_AUTO_TEST_CASE(invalid_values_are_errors) {
   AccessLogModule m;
   for (const char* text :
-       {R"(access_log = "")", "access_log = 3", R"(access_log = "logs/")",
-        "access_log = \"a\\nb\"", R"(access_log_format = "")", "access_log_format = 1",
-        R"(access_log_buffer = "lots")", R"(access_log_buffer = "1GiB")",
-        R"(access_log_flush = "1")", R"(access_log_flush = "0s")"}) {
+       {R"(access_log = "")", "access_log = 3", R"(access_log = "logs/")", "access_log = \"a\\nb\"",
+        R"(access_log_format = "")", "access_log_format = 1", R"(access_log_buffer = "lots")",
+        R"(access_log_buffer = "1GiB")", R"(access_log_flush = "1")",
+        R"(access_log_flush = "0s")"}) {
     BOOST_TEST_CONTEXT(text) {
       auto r = configure_from(m, ConfigLevel::location, text, nullptr);
       BOOST_TEST(r.errors.size() == 1u, r.error_text());

@@ -1,12 +1,13 @@
 // Access log formats: template parsing (errors with their position), the combined line byte for
 // byte, variables, nginx's escaping, and the time texts.
+#include "modules/access_log/log_format.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <string>
 
 #include "../module_test_support.hpp"
 #include "core/config_loader.hpp"
 #include "modules/access_log/access_log_module.hpp"
-#include "modules/access_log/log_format.hpp"
 #include "modules/modules.hpp"
 
 namespace serverd {

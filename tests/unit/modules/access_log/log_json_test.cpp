@@ -45,16 +45,18 @@ std::string render_json(const Request& r, const ExchangeLog& log) {
 BOOST_AUTO_TEST_SUITE(access_log_json)
 
 BOOST_AUTO_TEST_CASE(strict_parser_rejects_what_it_must) {
-  for (const char* bad : {"", "{", "{\"a\":1,}", "[1,]", "\"a\x01\"", "\"\\x22\"", "01", "1.",
-                          "{\"a\":1,\"a\":2}", "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
-                          "\"\\ud800\"", "nul", "{} {}", "\"abc"}) {
+  for (const char* bad :
+       {"", "{", "{\"a\":1,}", "[1,]", "\"a\x01\"", "\"\\x22\"", "01", "1.", "{\"a\":1,\"a\":2}",
+        "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\\ud800\"", "nul", "{} {}", "\"abc"}) {
     BOOST_TEST_CONTEXT(bad) {
       BOOST_TEST(!json::parse(bad).has_value());
     }
   }
   for (const char* good : {"{}", "[]", "0", "-1.5e+3", "\"\\u00e9\\n\"", "{\"a\":[null,true]}",
                            "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", "\"\\ud83d\\ude00\""}) {
-    BOOST_TEST_CONTEXT(good) { BOOST_TEST(json::parse(good).has_value()); }
+    BOOST_TEST_CONTEXT(good) {
+      BOOST_TEST(json::parse(good).has_value());
+    }
   }
 }
 
@@ -76,7 +78,8 @@ BOOST_AUTO_TEST_CASE(valid_utf8_is_kept_and_invalid_bytes_are_escaped) {
   BOOST_TEST(json_string("\xc0\xaf") == "\"\\u00c0\\u00af\"");
   BOOST_TEST(json_string("\xed\xa0\x80") == "\"\\u00ed\\u00a0\\u0080\"");
   BOOST_TEST(json_string("\xf4\x90\x80\x80") == "\"\\u00f4\\u0090\\u0080\\u0080\"");
-  BOOST_TEST(json_string("\xff" "ok") == "\"\\u00ffok\"");
+  BOOST_TEST(json_string("\xff"
+                         "ok") == "\"\\u00ffok\"");
   // A valid sequence right after an invalid byte survives.
   BOOST_TEST(json_string("\xe2\xc3\xa9") == "\"\\u00e2\xc3\xa9\"");
 }
@@ -92,10 +95,10 @@ BOOST_AUTO_TEST_CASE(a_line_has_every_key_with_the_right_types) {
   const auto v = json::parse(line, &error);
   BOOST_TEST_REQUIRE(v.has_value(), error << ": " << line);
   BOOST_TEST_REQUIRE((v->type == json::Value::Type::object));
-  const char* keys[] = {"time",   "remote_addr",     "request",      "method",
-                        "uri",    "status",          "body_bytes_sent", "request_time",
-                        "upstream_addr", "upstream_response_time", "http_referer",
-                        "http_user_agent", "host"};
+  const char* keys[] = {
+      "time",         "remote_addr",     "request",      "method",        "uri",
+      "status",       "body_bytes_sent", "request_time", "upstream_addr", "upstream_response_time",
+      "http_referer", "http_user_agent", "host"};
   BOOST_TEST(v->members.size() == std::size(keys));
   for (const char* k : keys) BOOST_TEST(v->find(k) != nullptr, "missing key " << k);
   BOOST_TEST(v->find("time")->text == "2025-06-01T00:00:00+00:00");
@@ -131,7 +134,9 @@ BOOST_AUTO_TEST_CASE(every_line_parses_whatever_the_request_bytes) {
   };
   for (int i = 0; i < 500; ++i) {
     TestRequest req(random_text(), "/" + random_text());
-    req.set_host(random_text()).header("Referer", random_text()).header("User-Agent", random_text());
+    req.set_host(random_text())
+        .header("Referer", random_text())
+        .header("User-Agent", random_text());
     ExchangeLog log;
     log.status = 100 + i % 500;
     log.upstream_addr = random_text();

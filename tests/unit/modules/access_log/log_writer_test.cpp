@@ -1,6 +1,8 @@
 // The access log writer: whole lines per write(), flush when the next line would not fit, a line
 // longer than the buffer written alone, the flush timer, reopen after a rename, write errors
 // counted instead of thrown.
+#include "modules/access_log/log_writer.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +16,6 @@
 
 #include "../module_test_support.hpp"
 #include "event/loop.hpp"
-#include "modules/access_log/log_writer.hpp"
 
 namespace serverd {
 namespace {

@@ -65,8 +65,7 @@ BOOST_AUTO_TEST_CASE(charset_applies_to_listed_types_once) {
 BOOST_AUTO_TEST_CASE(server_name_captures_expand_as_digits) {
   TestRequest req;
   req.get().server_name_captures_ = {"api.eu.test", "eu", "test"};
-  BOOST_TEST(expand_variables("$1-$2-$3-${1}x-$1st-$0", req.get()) ==
-             "eu-test--eux-eust-$0");
+  BOOST_TEST(expand_variables("$1-$2-$3-${1}x-$1st-$0", req.get()) == "eu-test--eux-eust-$0");
   req.get().server_name_captures_.clear();
   BOOST_TEST(expand_variables("[$1]", req.get()) == "[]");
 }

@@ -70,9 +70,9 @@ BOOST_AUTO_TEST_CASE(hop_by_hop_names) {
                            "Proxy-Authenticate", "proxy-connection"}) {
     BOOST_TEST(is_hop_by_hop(name), name);
   }
-  for (const char* name : {"Host", "Content-Type", "Content-Length", "Trailers", "TEST", "Tea",
-                           "X-Connection", "Upgrade-Insecure-Requests", "Keep-Alive-X",
-                           "X-Proxy-Id", "Via"}) {
+  for (const char* name :
+       {"Host", "Content-Type", "Content-Length", "Trailers", "TEST", "Tea", "X-Connection",
+        "Upgrade-Insecure-Requests", "Keep-Alive-X", "X-Proxy-Id", "Via"}) {
     BOOST_TEST(!is_hop_by_hop(name), name);
   }
 }
@@ -98,18 +98,23 @@ BOOST_AUTO_TEST_CASE(request_hop_by_hop_headers_are_removed_and_end_to_end_ones_
       .header("X-Multi", "two");
   const ForwardContext ctx = context();
   const HeaderList out = upstream_request_headers(tr.get(), ctx);
-  const Pairs expected = {{"Host", "example.test:8080"},  {"User-Agent", "unit/1"},
-                          {"Accept", "*/*"},              {"X-Multi", "one"},
-                          {"X-Multi", "two"},             {"X-Forwarded-For", "192.0.2.7"},
-                          {"X-Forwarded-Proto", "http"},  {"X-Forwarded-Host", "example.test:8080"},
+  const Pairs expected = {{"Host", "example.test:8080"},
+                          {"User-Agent", "unit/1"},
+                          {"Accept", "*/*"},
+                          {"X-Multi", "one"},
+                          {"X-Multi", "two"},
+                          {"X-Forwarded-For", "192.0.2.7"},
+                          {"X-Forwarded-Proto", "http"},
+                          {"X-Forwarded-Host", "example.test:8080"},
                           {"X-Real-IP", "192.0.2.7"}};
   BOOST_TEST(lines(out) == lines(expected), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(x_forwarded_for_is_appended_to_every_client_value) {
   TestRequest tr("GET", "/");
-  tr.header("Host", "a").header("X-Forwarded-For", "203.0.113.1").header(
-      "x-forwarded-for", "198.51.100.2, 10.0.0.3");
+  tr.header("Host", "a")
+      .header("X-Forwarded-For", "203.0.113.1")
+      .header("x-forwarded-for", "198.51.100.2, 10.0.0.3");
   const HeaderList out = upstream_request_headers(tr.get(), context("192.0.2.7"));
   BOOST_TEST(count(out, "X-Forwarded-For") == 1U);
   BOOST_TEST(value_of(out, "X-Forwarded-For") == "203.0.113.1, 198.51.100.2, 10.0.0.3, 192.0.2.7");
@@ -142,8 +147,10 @@ BOOST_AUTO_TEST_CASE(no_host_means_no_x_forwarded_host) {
 
 BOOST_AUTO_TEST_CASE(upgrade_passes_only_for_a_handshake) {
   TestRequest tr("GET", "/ws");
-  tr.header("Host", "a").header("Connection", "Upgrade").header("Upgrade", "websocket").header(
-      "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+  tr.header("Host", "a")
+      .header("Connection", "Upgrade")
+      .header("Upgrade", "websocket")
+      .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
   ForwardContext ctx = context();
   ctx.upgrade = true;
   const HeaderList out = upstream_request_headers(tr.get(), ctx);
@@ -163,12 +170,12 @@ BOOST_AUTO_TEST_CASE(proxy_set_header_overrides_adds_and_removes) {
       .header("X-Api-Key", "k1")
       .header("X-Api-Key", "k2");
   const std::vector<std::pair<std::string, std::string>> set = {
-      {"host", "backend.internal"},     // override (case-insensitive)
-      {"User-Agent", ""},               // removal
-      {"X-Api-Key", "server-side"},     // replaces every client value
-      {"X-Real-IP", ""},                // even the proxy's own headers can go
-      {"X-Request-Source", "edge-1"},   // a new one
-      {"X-Not-There", ""}};             // removing what is absent is harmless
+      {"host", "backend.internal"},    // override (case-insensitive)
+      {"User-Agent", ""},              // removal
+      {"X-Api-Key", "server-side"},    // replaces every client value
+      {"X-Real-IP", ""},               // even the proxy's own headers can go
+      {"X-Request-Source", "edge-1"},  // a new one
+      {"X-Not-There", ""}};            // removing what is absent is harmless
   ForwardContext ctx = context();
   ctx.set_headers = &set;
   const HeaderList out = upstream_request_headers(tr.get(), ctx);
@@ -186,12 +193,12 @@ BOOST_AUTO_TEST_CASE(proxy_set_header_overrides_adds_and_removes) {
 
 BOOST_AUTO_TEST_CASE(upstream_head_bytes_with_content_length) {
   TestRequest tr("POST", "/v1/items?x=1");
-  tr.header("Host", "example.test").header("Content-Type", "text/plain").header(
-      "Content-Length", "5");
+  tr.header("Host", "example.test")
+      .header("Content-Type", "text/plain")
+      .header("Content-Length", "5");
   tr.get().content_length_ = 5;
   const HeaderList headers = upstream_request_headers(tr.get(), context());
-  const std::string head =
-      build_upstream_head("POST", "/v1/items?x=1", headers, tr.get(), false);
+  const std::string head = build_upstream_head("POST", "/v1/items?x=1", headers, tr.get(), false);
   BOOST_TEST(head ==
              "POST /v1/items?x=1 HTTP/1.1\r\n"
              "Host: example.test\r\n"
@@ -238,8 +245,8 @@ BOOST_AUTO_TEST_CASE(upstream_head_framing) {
     tr.get().upgrade_ = true;
     ForwardContext ctx = context();
     ctx.upgrade = true;
-    const std::string head = build_upstream_head(
-        "GET", "/ws", upstream_request_headers(tr.get(), ctx), tr.get(), true);
+    const std::string head =
+        build_upstream_head("GET", "/ws", upstream_request_headers(tr.get(), ctx), tr.get(), true);
     BOOST_TEST(count_substr(head, "Upgrade: websocket\r\n") == 1U, head);
     BOOST_TEST(count_substr(head, "Connection") == 1U, head);
     BOOST_TEST(head.ends_with("Connection: upgrade\r\n\r\n"), head);
@@ -283,9 +290,10 @@ BOOST_AUTO_TEST_CASE(response_hop_by_hop_date_server_and_framing_are_dropped) {
 }
 
 BOOST_AUTO_TEST_CASE(proxy_hide_header_is_case_insensitive) {
-  const auto upstream = upstream_headers(
-      {{"X-Powered-By", "PHP/8"}, {"x-internal-id", "42"}, {"X-Kept", "yes"}});
-  const HeaderList out = client_response_headers(upstream, false, {"x-powered-by", "X-Internal-ID"});
+  const auto upstream =
+      upstream_headers({{"X-Powered-By", "PHP/8"}, {"x-internal-id", "42"}, {"X-Kept", "yes"}});
+  const HeaderList out =
+      client_response_headers(upstream, false, {"x-powered-by", "X-Internal-ID"});
   const Pairs expected = {{"X-Kept", "yes"}};
   BOOST_TEST(lines(out) == lines(expected), boost::test_tools::per_element());
 }

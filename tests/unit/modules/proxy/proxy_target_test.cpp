@@ -152,7 +152,8 @@ BOOST_AUTO_TEST_CASE(decoded_path_is_encoded_again) {
 
 BOOST_AUTO_TEST_CASE(append_encoded_path_escapes_what_cannot_appear_raw) {
   std::string out = "/pre";
-  append_encoded_path(out, std::string_view("/a b\t\x01\x7f\xff\"<>\\^`{|}?#%/ok-_.~!$&'()*+,;=:@", 40));
+  append_encoded_path(out,
+                      std::string_view("/a b\t\x01\x7f\xff\"<>\\^`{|}?#%/ok-_.~!$&'()*+,;=:@", 40));
   BOOST_TEST(out ==
              "/pre/a%20b%09%01%7F%FF%22%3C%3E%5C%5E%60%7B%7C%7D%3F%23%25/ok-_.~!$&'()*+,;=:@");
 }
