@@ -3,25 +3,14 @@
 // (`-T`) to TOML that loads back to the same dump.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "core/config_loader.hpp"
+#include "fuzz_check.hpp"
 #include "modules/modules.hpp"
 
-namespace {
-
-void require(bool ok, const char* what, std::string_view detail = {}) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
-                 detail.data());
-    std::abort();
-  }
-}
-
-}  // namespace
+using serverd::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > 16 * 1024) return 0;  // configs are small; long inputs only slow the search

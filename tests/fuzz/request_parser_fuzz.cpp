@@ -4,13 +4,14 @@
 // request the parser accepts.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "http/request.hpp"
 #include "http/request_parser.hpp"
+
+using serverd::fuzz::require;
 
 namespace {
 
@@ -19,14 +20,6 @@ class CountingSink final : public serverd::BodySink {
   void on_body(std::string_view chunk) override { bytes += chunk.size(); }
   std::uint64_t bytes = 0;
 };
-
-// A broken invariant is a crash for the fuzzer, with the reason on stderr.
-void require(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    std::abort();
-  }
-}
 
 }  // namespace
 

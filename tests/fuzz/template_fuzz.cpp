@@ -6,27 +6,20 @@
 // format did not write itself, whatever the request holds.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "core/address.hpp"
+#include "fuzz_check.hpp"
 #include "http/exchange.hpp"
 #include "http/request.hpp"
 #include "http/request_parser.hpp"
 #include "http/variables.hpp"
 #include "modules/access_log/log_format.hpp"
 
-namespace {
+using serverd::fuzz::require;
 
-void require(bool ok, const char* what, std::string_view detail = {}) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
-                 detail.data());
-    std::abort();
-  }
-}
+namespace {
 
 const serverd::SocketAddress& address(const char* text) {
   static const serverd::SocketAddress peer =
