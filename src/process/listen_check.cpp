@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "core/unique_fd.hpp"
 #include "process/pid_file.hpp"
@@ -51,7 +52,19 @@ std::string proc_net_address(const SocketAddress& address) {
   return out + fmt::format(":{:04X}", address.port());
 }
 
-// Inodes of the sockets listening on `address`.
+// Whether a socket listening on `local` (as /proc/net/tcp prints it) keeps `wanted` from being
+// bound: the same port on the same address, or either of them the wildcard address.
+bool overlaps(std::string_view local, std::string_view wanted) {
+  const auto colon = local.rfind(':');
+  if (colon == std::string_view::npos || wanted.rfind(':') != colon) return false;
+  if (local.substr(colon) != wanted.substr(colon)) return false;  // another port
+  const auto any = [](std::string_view ip) { return ip.find_first_not_of('0') == ip.npos; };
+  const std::string_view a = local.substr(0, colon);
+  const std::string_view b = wanted.substr(0, colon);
+  return a == b || any(a) || any(b);
+}
+
+// Inodes of the sockets listening where `address` would be bound.
 std::set<std::string> listening_inodes(const SocketAddress& address) {
   std::set<std::string> inodes;
   std::ifstream in(address.family() == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6");
@@ -63,7 +76,7 @@ std::set<std::string> listening_inodes(const SocketAddress& address) {
     std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
     fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
         timeout >> inode;
-    if (local == wanted && state == "0A") inodes.insert(inode);  // 0A = LISTEN
+    if (state == "0A" && overlaps(local, wanted)) inodes.insert(inode);  // 0A = LISTEN
   }
   return inodes;
 }
@@ -97,9 +110,11 @@ ErrorList check_listen_addresses(const Config& config) {
         auto pid = read_pid_file(config.main.pid_file, &ignored);
         master_sockets = pid ? socket_inodes_of(*pid) : std::set<std::string>{};
       }
-      bool ours = false;
-      for (const auto& inode : listening_inodes(listen.address))
-        ours = ours || master_sockets->count(inode) != 0;
+      // In use by the running master alone (e.g. the package's config checked while a copy on
+      // 127.0.0.1 of the same port runs): not another process's.
+      const auto holders = listening_inodes(listen.address);
+      bool ours = !holders.empty();
+      for (const auto& inode : holders) ours = ours && master_sockets->count(inode) != 0;
       if (!ours) errors.add(listen.pos, "listen address " + text + " is already in use");
     }
   }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "../harness/ports.hpp"
@@ -82,6 +83,27 @@ BOOST_AUTO_TEST_CASE(the_running_master_of_the_config_does_not_fail_it) {
   BOOST_TEST(foreign.err.find("listen address 127.0.0.1:" + std::to_string(server.port()) +
                               " is already in use") != std::string::npos,
              foreign.err);
+}
+
+BOOST_AUTO_TEST_CASE(the_running_master_on_an_overlapping_address_does_not_fail_it) {
+  // The package check's case: the master runs a copy of the config on 127.0.0.1:P, and the
+  // installed config (the same pid file) says *:P. Only the running master holds the port.
+  it::TestServer server(it::simple_config());
+  std::string config = it::read_file(server.config_path());
+  const std::string specific = "127.0.0.1:" + std::to_string(server.port());
+  const auto at = config.find(specific);
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  config.replace(at, specific.size(), "*:" + std::to_string(server.port()));
+  const auto wildcard = server.dir() / "wildcard.toml";
+  {
+    std::ofstream out(wildcard);
+    out << config;
+  }
+  const auto r = it::run_serverd({"-t", "-c", wildcard.string()});
+  BOOST_TEST(r.exit_code == 0, r.output());
+  const auto dump = it::run_serverd({"-T", "-c", wildcard.string()});
+  BOOST_TEST(dump.exit_code == 0, dump.output());
+  BOOST_TEST(dump.out.find("pid_file = ") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
