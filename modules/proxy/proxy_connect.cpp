@@ -15,6 +15,13 @@
 #include "tls/tls_session.hpp"
 
 namespace serverd {
+namespace {
+// This worker is short of something (descriptors, buffers, local ports): the server did nothing
+// wrong, so it is not marked down, and trying the next one would fail the same way.
+bool local_shortage(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM || err == EADDRNOTAVAIL;
+}
+}  // namespace
 
 void ProxyRequest::connect_next() {
   PickContext ctx;
@@ -60,14 +67,24 @@ void ProxyRequest::connect_next() {
   const SocketAddress& a = peer_->config->address;
   UniqueFd fd(::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) {
-    attempt_failed(std::string("socket() failed: ") + std::strerror(errno), false);
+    const int err = errno;
+    if (local_shortage(err)) {
+      fail_locally(std::string("socket() failed: ") + std::strerror(err));
+      return;
+    }
+    attempt_failed(std::string("socket() failed: ") + std::strerror(err), false);
     return;
   }
   int one = 1;
   ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   int rc = ::connect(fd.get(), a.get(), a.length);
   if (rc != 0 && errno != EINPROGRESS) {
-    attempt_failed(std::string("connect() failed: ") + std::strerror(errno), false);
+    const int err = errno;
+    if (local_shortage(err)) {
+      fail_locally(std::string("connect() failed: ") + std::strerror(err));
+      return;
+    }
+    attempt_failed(std::string("connect() failed: ") + std::strerror(err), false);
     return;
   }
   conn_ = std::make_shared<UpstreamConnection>(loop_, std::move(fd), peer_->index);
@@ -79,6 +96,12 @@ void ProxyRequest::connect_next() {
   }
   link_ = Link::connecting;
   timer_.arm(conf_.connect_timeout);
+}
+
+void ProxyRequest::fail_locally(const std::string& reason) {
+  spdlog::error("{}: {}; answering 502", describe(), reason);
+  if (ex_) ex_->respond_error(502);
+  finish();  // releases the server without counting a failure against it
 }
 
 void ProxyRequest::connected() {

@@ -54,6 +54,8 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   void complete_response(bool leftover);
   void enter_tunnel(const char* rest, std::size_t len);
   void attempt_failed(const std::string& reason, bool timeout);
+  // A shortage in this worker (see local_shortage()): 502 at once, no server blamed.
+  void fail_locally(const std::string& reason);
   bool replayable() const;
   void close_upstream();
   void finish();

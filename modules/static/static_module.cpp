@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "core/directive_rows.hpp"
@@ -38,6 +40,26 @@ std::optional<std::string> read_directory(const toml::node& node, std::string_vi
     return std::nullopt;
   }
   return ctx.resolve_path(*text).lexically_normal().string();
+}
+
+// open() failed with `err`. A 500 (descriptors exhausted, an I/O error) tells the client nothing,
+// so the operator gets the reason; control bytes in the path (a decoded %0A) are escaped so a
+// request cannot forge a log line.
+void respond_open_error(Exchange& exchange, std::string_view path, int err) {
+  const int status = status_for_open_error(err);
+  if (status == 500) {
+    std::string shown;
+    for (const char c : path) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f || c == '"' || c == '\\')
+        shown += fmt::format("\\x{:02x}", u);
+      else
+        shown += c;
+    }
+    spdlog::error("open() \"{}\" failed: {} (request \"{} {}\"); answering 500", shown,
+                  std::strerror(err), exchange.request().method(), exchange.request().target());
+  }
+  exchange.respond_error(status);
 }
 
 bool valid_index_name(std::string_view name) {
@@ -272,7 +294,7 @@ void StaticModule::handle(Exchange& exchange, const ModuleConf& mc) const {
   // again, so a file swapped between checks cannot be served.
   UniqueFd fd(::open(mapped.path.c_str(), kOpenFlags));
   if (!fd) {
-    exchange.respond_error(status_for_open_error(errno));
+    respond_open_error(exchange, mapped.path, errno);
     return;
   }
   struct stat st {};
@@ -289,8 +311,9 @@ void StaticModule::handle(Exchange& exchange, const ModuleConf& mc) const {
     for (const auto& name : conf.index) {
       UniqueFd index_fd(::openat(fd.get(), name.c_str(), kOpenFlags));
       if (!index_fd) {
-        if (errno == ENOENT || errno == ENOTDIR) continue;
-        exchange.respond_error(status_for_open_error(errno));
+        const int err = errno;
+        if (err == ENOENT || err == ENOTDIR) continue;
+        respond_open_error(exchange, (std::filesystem::path(mapped.path) / name).string(), err);
         return;
       }
       struct stat index_st {};

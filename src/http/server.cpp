@@ -18,6 +18,10 @@
 namespace serverd {
 namespace {
 constexpr std::chrono::milliseconds kTrimDelay{500};
+// Short enough that the server serves again soon after a shortage ends (a connection closing
+// resumes at once), long enough that a listener that stays readable costs nothing.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+constexpr std::chrono::seconds kAcceptPauseLogInterval{10};
 }  // namespace
 
 class HttpServer::Listener final : public EventHandler {
@@ -102,8 +106,7 @@ void HttpServer::accept_from(Listener& listener) {
   // Bounded per wake-up so one flooded port cannot starve established connections.
   for (int i = 0; i < 64 && accepting_; ++i) {
     if (connection_count_ >= max_connections_) {
-      spdlog::warn("{} worker_connections are not enough, pausing accept", max_connections_);
-      pause_accepting(std::chrono::milliseconds(100));
+      pause_accepting(false, fmt::format("{} worker_connections are not enough", max_connections_));
       return;
     }
     SocketAddress peer;
@@ -124,9 +127,10 @@ void HttpServer::accept_from(Listener& listener) {
         case ENFILE:
         case ENOBUFS:
         case ENOMEM:
-          spdlog::error("accept() on {} failed: {}; pausing accept for 100ms",
-                        listener.address_.to_string(), std::strerror(errno));
-          pause_accepting(std::chrono::milliseconds(100));
+          // The connection stays queued; a level-triggered listener would report it again at
+          // once, so only leaving epoll for a while keeps the worker from spinning.
+          pause_accepting(true, fmt::format("accept() on {} failed: {}",
+                                            listener.address_.to_string(), std::strerror(errno)));
           return;
         default:
           spdlog::error("accept() on {} failed: {}", listener.address_.to_string(),
@@ -135,6 +139,7 @@ void HttpServer::accept_from(Listener& listener) {
       }
     }
     UniqueFd client(fd);
+    if (pauses_.episode != 0) accepted_after_pause(listener);
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::unique_ptr<TlsSession> tls;
@@ -156,15 +161,53 @@ void HttpServer::accept_from(Listener& listener) {
   }
 }
 
-void HttpServer::pause_accepting(std::chrono::milliseconds how_long) {
+void HttpServer::pause_accepting(bool severe, const std::string& what) {
   for (auto& l : listeners_) l->disable();
-  accept_retry_.arm(how_long);
+  accept_retry_.arm(kAcceptRetry);
+  const Clock::time_point now = loop_.now();
+  if (pauses_.episode++ == 0) pauses_.episode_start = now;
+  const bool first = pauses_.last_line == Clock::time_point{};
+  if (!first && now - pauses_.last_line < kAcceptPauseLogInterval) {
+    ++pauses_.unlogged;
+    return;
+  }
+  std::string line =
+      what + "; pausing accept, retrying every " + std::to_string(kAcceptRetry.count()) + "ms";
+  if (pauses_.unlogged != 0)
+    line += fmt::format(
+        " ({} more pauses since the last such line {}s ago)", pauses_.unlogged,
+        std::chrono::duration_cast<std::chrono::seconds>(now - pauses_.last_line).count());
+  if (severe)
+    spdlog::error("{}", line);
+  else
+    spdlog::warn("{}", line);
+  pauses_.last_line = now;
+  pauses_.unlogged = 0;
+  pauses_.logged = true;
+  pauses_.severe = severe;
+}
+
+void HttpServer::accepted_after_pause(const Listener& listener) {
+  if (pauses_.logged) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(loop_.now() - pauses_.episode_start);
+    const std::string line =
+        fmt::format("accepting again on {} after {} pauses over {}ms",
+                    listener.address_.to_string(), pauses_.episode, ms.count());
+    if (pauses_.severe)
+      spdlog::error("{}", line);
+    else
+      spdlog::warn("{}", line);
+  }
+  pauses_.episode = 0;
+  if (pauses_.logged) pauses_.unlogged = 0;  // the line above counted them
+  pauses_.logged = false;
 }
 
 void HttpServer::resume_accepting() {
   if (!accepting_) return;
   if (connection_count_ >= max_connections_) {
-    accept_retry_.arm(std::chrono::milliseconds(100));
+    pause_accepting(false, fmt::format("{} worker_connections are not enough", max_connections_));
     return;
   }
   for (auto& l : listeners_) l->enable();
@@ -256,6 +299,8 @@ void HttpServer::connection_closed(Connection* c) {
   if (connections_ == c) connections_ = c->next;
   c->prev = c->next = nullptr;
   --connection_count_;
+  // A descriptor and a connection slot are free again: accept now rather than at the retry.
+  if (accepting_ && accept_retry_.armed()) accept_retry_.arm(std::chrono::milliseconds(0));
   // Freed after the current batch of events: one of them may still point at it.
   loop_.defer([c] { delete c; });
 }
