@@ -21,7 +21,14 @@ constexpr std::chrono::milliseconds kTrimDelay{500};
 // Short enough that the server serves again soon after a shortage ends (a connection closing
 // resumes at once), long enough that a listener that stays readable costs nothing.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
-constexpr std::chrono::seconds kAcceptPauseLogInterval{10};
+
+void log_pause_line(const std::optional<AcceptPauses::Line>& line) {
+  if (!line) return;
+  if (line->severe)
+    spdlog::error("{}", line->text);
+  else
+    spdlog::warn("{}", line->text);
+}
 }  // namespace
 
 class HttpServer::Listener final : public EventHandler {
@@ -73,6 +80,7 @@ HttpServer::HttpServer(EventLoop& loop, ConfigPtr config, const ModuleList& modu
       router_(*config_),
       max_connections_(static_cast<std::size_t>(config_->main.worker_connections)),
       accept_retry_(loop.timers(), [this] { resume_accepting(); }),
+      pauses_(kAcceptRetry),
       trim_(loop.timers(), [this] { trim_memory(); }) {
   buffers_.set_spill_handler([this] {
     if (!trim_.armed()) trim_.arm(kTrimDelay);
@@ -139,7 +147,8 @@ void HttpServer::accept_from(Listener& listener) {
       }
     }
     UniqueFd client(fd);
-    if (pauses_.episode != 0) accepted_after_pause(listener);
+    if (pauses_.pausing())
+      log_pause_line(pauses_.accepted(loop_.now(), listener.address_.to_string()));
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::unique_ptr<TlsSession> tls;
@@ -164,44 +173,7 @@ void HttpServer::accept_from(Listener& listener) {
 void HttpServer::pause_accepting(bool severe, const std::string& what) {
   for (auto& l : listeners_) l->disable();
   accept_retry_.arm(kAcceptRetry);
-  const Clock::time_point now = loop_.now();
-  if (pauses_.episode++ == 0) pauses_.episode_start = now;
-  const bool first = pauses_.last_line == Clock::time_point{};
-  if (!first && now - pauses_.last_line < kAcceptPauseLogInterval) {
-    ++pauses_.unlogged;
-    return;
-  }
-  std::string line =
-      what + "; pausing accept, retrying every " + std::to_string(kAcceptRetry.count()) + "ms";
-  if (pauses_.unlogged != 0)
-    line += fmt::format(
-        " ({} more pauses since the last such line {}s ago)", pauses_.unlogged,
-        std::chrono::duration_cast<std::chrono::seconds>(now - pauses_.last_line).count());
-  if (severe)
-    spdlog::error("{}", line);
-  else
-    spdlog::warn("{}", line);
-  pauses_.last_line = now;
-  pauses_.unlogged = 0;
-  pauses_.logged = true;
-  pauses_.severe = severe;
-}
-
-void HttpServer::accepted_after_pause(const Listener& listener) {
-  if (pauses_.logged) {
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(loop_.now() - pauses_.episode_start);
-    const std::string line =
-        fmt::format("accepting again on {} after {} pauses over {}ms",
-                    listener.address_.to_string(), pauses_.episode, ms.count());
-    if (pauses_.severe)
-      spdlog::error("{}", line);
-    else
-      spdlog::warn("{}", line);
-  }
-  pauses_.episode = 0;
-  if (pauses_.logged) pauses_.unlogged = 0;  // the line above counted them
-  pauses_.logged = false;
+  log_pause_line(pauses_.paused(loop_.now(), what, severe));
 }
 
 void HttpServer::resume_accepting() {

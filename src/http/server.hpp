@@ -13,6 +13,7 @@
 #include "core/config.hpp"
 #include "event/buffer.hpp"
 #include "event/loop.hpp"
+#include "http/accept_pauses.hpp"
 #include "http/http_date.hpp"
 #include "http/request.hpp"
 #include "http/request_parser.hpp"
@@ -82,7 +83,6 @@ class HttpServer {
   // Stops accepting for a while because of a shortage (`what`: descriptors, memory,
   // worker_connections); `severe` logs at error rather than warn level.
   void pause_accepting(bool severe, const std::string& what);
-  void accepted_after_pause(const Listener& listener);
   void resume_accepting();
   void trim_memory();
 
@@ -101,17 +101,6 @@ class HttpServer {
   bool accepting_ = false;
   bool draining_ = false;
   Timer accept_retry_;
-  // A sustained shortage pauses accepting ten times a second: its first pause is logged, then at
-  // most one line per interval with the number of pauses in between, and the first accept after
-  // a logged pause says accepting works again.
-  struct AcceptPauses {
-    std::uint64_t episode = 0;   // pauses since an accept last succeeded
-    std::uint64_t unlogged = 0;  // pauses since the last line
-    Clock::time_point episode_start{};
-    Clock::time_point last_line{};
-    bool logged = false;  // a line was logged this episode, its end not yet
-    bool severe = false;  // the level of that line
-  };
   AcceptPauses pauses_;
   Timer trim_;  // returns spilled buffer pages to the kernel once a burst is over
   std::function<void(const std::string&)> fatal_handler_;
