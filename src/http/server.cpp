@@ -121,7 +121,8 @@ void HttpServer::accept_from(Listener& listener) {
     peer.length = sizeof peer.storage;
     int fd = ::accept4(listener.fd_, peer.get(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      switch (errno) {
+      const int err = errno;
+      switch (err) {
         case EAGAIN:
 #if EAGAIN != EWOULDBLOCK
         case EWOULDBLOCK:
@@ -129,20 +130,23 @@ void HttpServer::accept_from(Listener& listener) {
           return;
         case EINTR:
         case ECONNABORTED:
+        // Errors of that one connection, which Linux reports through accept() (accept(2)).
         case EPROTO:
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+        case EPERM:
           continue;
-        case EMFILE:
-        case ENFILE:
-        case ENOBUFS:
-        case ENOMEM:
-          // The connection stays queued; a level-triggered listener would report it again at
-          // once, so only leaving epoll for a while keeps the worker from spinning.
-          pause_accepting(true, fmt::format("accept() on {} failed: {}",
-                                            listener.address_.to_string(), std::strerror(errno)));
-          return;
         default:
-          spdlog::error("accept() on {} failed: {}", listener.address_.to_string(),
-                        std::strerror(errno));
+          // EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything that may persist: the connection
+          // stays queued, and a level-triggered listener would report it again at once, so
+          // only leaving epoll for a while keeps the worker from spinning.
+          pause_accepting(true, fmt::format("accept() on {} failed: {}",
+                                            listener.address_.to_string(), std::strerror(err)));
           return;
       }
     }
