@@ -73,7 +73,13 @@ void init_logging(const LogConfig& log, std::string_view role) {
 }
 
 void reopen_logging(const LogConfig& log, std::string_view role) {
-  init_logging(log, role);
+  // Failing (descriptors exhausted, a directory gone) keeps the file already open: losing the
+  // process over a rotation would be worse than logging to the old file.
+  try {
+    init_logging(log, role);
+  } catch (const std::exception& e) {
+    spdlog::error("{}; still logging to the file opened before", e.what());
+  }
 }
 
 }  // namespace serverd

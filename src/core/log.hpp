@@ -16,7 +16,8 @@ std::string syslog_target_error(std::string_view value);
 void init_stderr_logging();
 // From [log]; throws std::runtime_error when the file cannot be opened (the message names it).
 void init_logging(const LogConfig& log, std::string_view role);
-// Reopens the log file at its configured path (after an external rotation).
+// Reopens the log file at its configured path (after an external rotation). Never throws: when
+// that fails, the current log stays and says why.
 void reopen_logging(const LogConfig& log, std::string_view role);
 
 }  // namespace serverd

@@ -18,6 +18,7 @@
 
 #include "../harness/backend.hpp"
 #include "../harness/http_client.hpp"
+#include "../harness/process_runner.hpp"
 #include "../harness/process_tree.hpp"
 #include "../harness/proxy_support.hpp"
 #include "../harness/test_server.hpp"
@@ -145,12 +146,20 @@ BOOST_AUTO_TEST_CASE(out_of_descriptors_the_worker_pauses_without_spinning_and_r
   BOOST_TEST(server.wait_for_log("failed: Too many open files (request \"GET /index.html\")", 2s));
   BOOST_TEST(server.wait_for_log("socket() failed: Too many open files; answering 502", 2s));
   BOOST_TEST(backend.requests() + second.requests() == 1U);
+  // A log rotation now cannot open the new file: the worker keeps the old one, and lives.
+  const it::CommandResult reopen =
+      it::run_serverd({"-c", server.config_path().string(), "-s", "reopen"}, 5s);
+  BOOST_TEST(reopen.exit_code == 0, reopen.output());
+  BOOST_TEST(
+      server.wait_for_log("Too many open files; still logging to the file opened before", 3s),
+      server.error_log());
 
   const std::size_t pause_lines = px::log_lines_with(server, {kFdPauseLine});
   BOOST_TEST_MESSAGE("pause lines logged: " << pause_lines);
   BOOST_TEST(pause_lines >= 1U);
   BOOST_TEST(pause_lines <= 2U, server.error_log());
   BOOST_TEST(px::log_lines_with(server, {"#worker", "accept"}) <= 2U, server.error_log());
+  BOOST_TEST(px::log_lines_with(server, {"fatal error"}) == 0U, server.error_log());
 
   // Descriptors free up: the connection waiting in the listen queue is served at once, new
   // ones are too, and the upstream was not blamed. (A client whose SYN was dropped while the
