@@ -500,6 +500,14 @@ BOOST_AUTO_TEST_CASE(an_upstream_killed_and_restarted_under_proxy_load) {
     // GET is idempotent: a request whose attempt on `a` died before any response byte is
     // retried on `b`. Only one already receiving a's response cannot be replayed, and each of
     // those was on a connection open to `a` at the kill.
+    if (stats.failures > 0)
+      BOOST_TEST_MESSAGE("serverd's errors:\n"
+                         << [&] {
+                              std::string all;
+                              for (const auto& l : ps::lines_with(server.error_log(), "[error]"))
+                                all += l + "\n";
+                              return all;
+                            }());
     BOOST_TEST(stats.failures <= open_at_kills);
     BOOST_TEST(stats.successes >= 400U);
     for (int phase = 1; phase <= 2 * kCycles; ++phase)
