@@ -5,11 +5,13 @@
 // (A single worker kill is process_model_crash; the master's is master_kill.)
 #include <signal.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -176,6 +178,30 @@ class KeepAliveClients {
   std::vector<std::thread> threads_;
 };
 
+// A backend on a port below the kernel's ephemeral range: no outgoing connection is given
+// that port as its local one while the backend is down, so the restart can always bind it
+// again. (Ports from the ephemeral range could be, and bind() would then fail.)
+std::unique_ptr<it::TestBackend> backend_outside_ephemeral_range(const std::string& name) {
+  int low = 32768;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  range >> low;
+  if (low <= 2048) return std::make_unique<it::TestBackend>(it::BackendOptions{name});
+  const int first = std::max(1024, low - 8000);
+  const int span = low - first;
+  const int start = static_cast<int>(::getpid()) % span;
+  for (int i = 0; i < 200; ++i) {
+    it::BackendOptions o;
+    o.name = name;
+    o.port = first + (start + i * 37) % span;
+    try {
+      return std::make_unique<it::TestBackend>(o);
+    } catch (const std::exception&) {
+      // in use: the next one
+    }
+  }
+  return std::make_unique<it::TestBackend>(it::BackendOptions{name});
+}
+
 std::string proxy_config(const it::TestBackend& backend, int workers) {
   return px::config(px::upstream("app", {backend.address()}), px::location("/", "http://app"), "",
                     workers);
@@ -245,6 +271,7 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_five_times_under_proxy_load) {
     long long replaced_ms = 0;
   };
   std::vector<Kill> kills;
+  const int fresh_before_kills = fresh.completed();
   for (int k = 0; k < kKills; ++k) {
     // The worker that owns the most keep-alive connections now (with a shared listener and
     // EPOLLEXCLUSIVE most land on one worker, and the reconnects after a kill on the other).
@@ -275,6 +302,9 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_five_times_under_proxy_load) {
     BOOST_TEST_REQUIRE(ps::wait_until([&] { return clients.successes() >= before + 50; }, 5s),
                        "the load stalled after kill " << k + 1);
   }
+  // New connections keep coming through the kills and after the last one.
+  BOOST_TEST(ps::wait_until([&] { return fresh.completed() >= fresh_before_kills + 20; }, 10s),
+             "too few fresh-connection requests during and after the kills");
   std::this_thread::sleep_for(300ms);
   clients.stop();
   const std::vector<ps::LoadSample> samples = fresh.stop();
@@ -368,7 +398,7 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_five_times_under_proxy_load) {
                                                  << " ok, " << fresh_excused
                                                  << " caught by a kill");
     BOOST_TEST(fresh_unexplained.empty(), "new-connection failures:\n" << fresh_unexplained);
-    BOOST_TEST(fresh_ok >= 20);
+    BOOST_TEST(fresh_ok >= 30);
     BOOST_TEST(fresh_excused <= kKills);
   }
 }
@@ -442,7 +472,7 @@ BOOST_AUTO_TEST_CASE(the_agent_killed_under_proxy_load) {
 }
 
 BOOST_AUTO_TEST_CASE(an_upstream_killed_and_restarted_under_proxy_load) {
-  auto a = std::make_unique<it::TestBackend>(it::BackendOptions{"a"});
+  auto a = backend_outside_ephemeral_range("a");
   it::TestBackend b{it::BackendOptions{"b"}};
   const int a_port = a->port();
   // A server that failed is skipped for fail_timeout; short, so that the restart shows soon.
@@ -509,7 +539,7 @@ BOOST_AUTO_TEST_CASE(an_upstream_killed_and_restarted_under_proxy_load) {
                               return all;
                             }());
     BOOST_TEST(stats.failures <= open_at_kills);
-    BOOST_TEST(stats.successes >= 400U);
+    BOOST_TEST(stats.successes >= 300U);
     for (int phase = 1; phase <= 2 * kCycles; ++phase)
       BOOST_TEST(stats.successes_in(phase) >= 20U, "phase " << phase);
   }
