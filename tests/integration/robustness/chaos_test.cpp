@@ -523,10 +523,11 @@ BOOST_AUTO_TEST_CASE(an_upstream_killed_and_restarted_under_proxy_load) {
     for (std::size_t i = 0; i < b_while_down.size(); ++i)
       down += (i ? ", " : "") + std::to_string(b_while_down[i]) + " on b while a was down / " +
               std::to_string(a_after_restart[i]) + " on a after its restart";
-    BOOST_TEST_MESSAGE("upstream kills: "
-                       << kCycles << " (" << down << "); load: " << stats.attempts << " requests, "
-                       << stats.successes << " ok, " << stats.failures << " failed; "
-                       << open_at_kills << " connections were open to a when it was killed");
+    BOOST_TEST_MESSAGE("upstream kills: " << kCycles << " (a on port " << a_port << "; " << down
+                                          << "); load: " << stats.attempts << " requests, "
+                                          << stats.successes << " ok, " << stats.failures
+                                          << " failed; " << open_at_kills
+                                          << " connections were open to a when it was killed");
     // GET is idempotent: a request whose attempt on `a` died before any response byte is
     // retried on `b`. Only one already receiving a's response cannot be replayed, and each of
     // those was on a connection open to `a` at the kill.
