@@ -56,6 +56,7 @@ struct OpenedConnection {
   Clock::time_point opened;
   Clock::time_point owner_known;
   bool failed = false;
+  bool closed = false;  // left cleanly ("Connection: close", or the end of the load)
   Clock::time_point failed_at;
   std::string error;
 };
@@ -89,7 +90,7 @@ class KeepAliveClients {
   std::map<pid_t, int> live_owners() const {
     std::map<pid_t, int> out;
     for (const auto& c : connections())
-      if (!c.failed && c.owner != 0) ++out[c.owner];
+      if (!c.failed && !c.closed && c.owner != 0) ++out[c.owner];
     return out;
   }
 
@@ -153,7 +154,10 @@ class KeepAliveClients {
         ++requests_;
         ok = exchange(*conn, &why, &closing);
       }
-      if (!ok) {
+      if (ok) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        opened_[index].closed = true;
+      } else {
         std::lock_guard<std::mutex> lock(mutex_);
         auto& oc = opened_[index];
         if (oc.owner_known == Clock::time_point{}) oc.owner_known = Clock::now();
