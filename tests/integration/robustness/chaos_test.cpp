@@ -26,7 +26,6 @@
 #include "../harness/checks.hpp"
 #include "../harness/http_client.hpp"
 #include "../harness/load_driver.hpp"
-#include "../harness/process_runner.hpp"
 #include "../harness/process_tree.hpp"
 #include "../harness/proxy_support.hpp"
 #include "../harness/test_server.hpp"
