@@ -40,6 +40,10 @@ Master::Generation& Master::start_generation(ConfigPtr config, ListenerSet liste
 void Master::on_ready(Child& child) {
   Generation& g = *child.gen;
   child.ready = true;
+  // A READY that crossed QUIT or TERM on its way (the agent became ready as the master began
+  // shutting down): everything is leaving, so start no workers. They would never be told to
+  // quit, and the master would wait for them until shutdown_timeout.
+  if (phase_ != Phase::running) return;
   if (g.state == Generation::State::starting) {
     // Workers start once the agent is ready: they may rely on what it prepares. A worker slot
     // that already has a process (the agent was replaced while starting) keeps it.
