@@ -32,8 +32,7 @@ void ProxyRequest::connect_next() {
   if (!peer_) {
     spdlog::error("no live servers in upstream \"{}\" (client {}, request \"{} {}\")",
                   up_.config->name, client_ip_, method_, target_);
-    if (ex_) ex_->respond_error(502);
-    finish();
+    fail_exchange(502);
     return;
   }
   if (peer_->index < 64) tried_ |= std::uint64_t{1} << peer_->index;
@@ -100,8 +99,7 @@ void ProxyRequest::connect_next() {
 
 void ProxyRequest::fail_locally(const std::string& reason) {
   spdlog::error("{}: {}; answering 502", describe(), reason);
-  if (ex_) ex_->respond_error(502);
-  finish();  // releases the server without counting a failure against it
+  fail_exchange(502);  // releases the server without counting a failure against it
 }
 
 void ProxyRequest::connected() {

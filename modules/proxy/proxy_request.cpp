@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "http/variables.hpp"
 #include "modules/proxy/proxy_conf.hpp"
@@ -127,16 +128,14 @@ void ProxyRequest::attempt_failed(const std::string& reason, bool timeout) {
     return;
   }
   if (response_started_) {
-    ex_->abort_response();
-    finish();
+    fail_exchange(502);
     return;
   }
   if (replayable() && (stale || tries_ < max_tries_)) {
     connect_next();
     return;
   }
-  ex_->respond_error(timeout ? 504 : 502);
-  finish();
+  fail_exchange(timeout ? 504 : 502);
 }
 
 void ProxyRequest::on_timer() {
@@ -147,8 +146,7 @@ void ProxyRequest::on_timer() {
     attempt_failed("TLS handshake timed out", true);
   } else if (tunnel_) {
     spdlog::info("{}: tunnel idle for {}ms, closing", describe(), conf_.read_timeout.count());
-    if (ex_) ex_->end_response();
-    finish();
+    end_exchange();
   } else if (head_sent_ < head_.size() || body_sent_ < body_out_.size()) {
     attempt_failed("sending the request timed out", true);
   } else {
@@ -162,12 +160,35 @@ void ProxyRequest::close_upstream() {
   link_ = Link::none;
 }
 
-void ProxyRequest::finish() {
-  if (done_) return;
-  done_ = true;
+void ProxyRequest::record_upstream_time() {
   if (ex_ && tries_ > 0)
     ex_->log_info().upstream_response_time_us =
         std::chrono::duration_cast<std::chrono::microseconds>(loop_.now() - started_).count();
+}
+
+// The exchange is let go before it is answered: with keep-alive the connection may go straight
+// on to its next request (pipelined bytes), which finish() must not answer a second time.
+void ProxyRequest::fail_exchange(int status) {
+  record_upstream_time();
+  if (Exchange* ex = std::exchange(ex_, nullptr)) {
+    if (response_started_)
+      ex->abort_response();
+    else
+      ex->respond_error(status);
+  }
+  finish();
+}
+
+void ProxyRequest::end_exchange() {
+  record_upstream_time();
+  if (Exchange* ex = std::exchange(ex_, nullptr)) ex->end_response();
+  finish();
+}
+
+void ProxyRequest::finish() {
+  if (done_) return;
+  done_ = true;
+  record_upstream_time();
   timer_.cancel();
   close_upstream();
   if (peer_) {

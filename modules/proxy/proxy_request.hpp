@@ -59,6 +59,10 @@ class ProxyRequest final : public ExchangeHandler, public EventHandler {
   bool replayable() const;
   void close_upstream();
   void finish();
+  // Answers `status` (or cuts a started response), or ends the exchange, and then finish().
+  void fail_exchange(int status);
+  void end_exchange();
+  void record_upstream_time();
   void arm_io_timer();
   std::string describe() const;
 

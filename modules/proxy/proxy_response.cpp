@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "modules/proxy/proxy_conf.hpp"
 #include "modules/proxy/proxy_headers.hpp"
@@ -50,8 +51,7 @@ void ProxyRequest::read_upstream() {
     // The upstream closed (or reset) its side.
     std::string why = n == 0 ? "the upstream closed the connection" : std::strerror(errno);
     if (tunnel_) {
-      if (ex_) ex_->end_response();
-      finish();
+      end_exchange();
       return;
     }
     if (response_started_ && n == 0 && parser_.finish()) {
@@ -61,8 +61,7 @@ void ProxyRequest::read_upstream() {
     }
     if (response_started_) {
       spdlog::error("{}: {} in the middle of the response", describe(), why);
-      if (ex_) ex_->abort_response();
-      finish();
+      fail_exchange(502);
       return;
     }
     attempt_failed(why + " before sending a response", false);
@@ -104,8 +103,7 @@ bool ProxyRequest::feed(const char* data, std::size_t len) {
     const std::string reason(parser_.error_reason());
     if (response_started_) {
       spdlog::error("{}: invalid response body: {}", describe(), reason);
-      if (ex_) ex_->abort_response();
-      finish();
+      fail_exchange(502);
       return false;
     }
     attempt_failed("invalid response: " + reason, false);
@@ -136,8 +134,8 @@ void ProxyRequest::complete_response(bool leftover) {
   if (ex_)
     ex_->log_info().upstream_response_time_us =
         std::chrono::duration_cast<std::chrono::microseconds>(loop_.now() - started_).count();
-  if (ex_) ex_->end_response();
-  ex_ = nullptr;
+  // Let go of the exchange first: ending it may start the connection's next request.
+  if (Exchange* ex = std::exchange(ex_, nullptr)) ex->end_response();
   if (peer_ && conn_ && conn_->tls()) {
     // After a whole response the server's TLS 1.3 tickets have arrived: keep the session.
     if (up_.tls_sessions.size() <= peer_->index) up_.tls_sessions.resize(peer_->index + 1);

@@ -345,6 +345,35 @@ BOOST_AUTO_TEST_CASE(not_modified_with_a_content_length_has_no_body) {
   if (!counts.empty()) BOOST_TEST(counts[0] == 3);
 }
 
+BOOST_AUTO_TEST_CASE(a_502_answers_only_its_own_request_of_a_pipeline) {
+  // After a malformed upstream response the 502 goes out and the connection moves straight on
+  // to the next pipelined request: that request must get its own answer, not a second 502.
+  ScriptedUpstream bad(
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+  it::TestBackend good;
+  it::TestServer server(
+      px::config(px::upstream("bad", {bad.address()}, "", "max_fails = 0") +
+                     px::upstream("good", {good.address()}),
+                 px::location("/bad", "http://bad") + px::location("/good", "http://good")));
+  it::HttpConnection conn = server.connect();
+  conn.send(it::get_request("/bad") + it::get_request("/good") + it::get_request("/bad") +
+            it::get_request("/good"));
+  for (int i = 0; i < 4; ++i) {
+    BOOST_TEST_CONTEXT("response " << i) {
+      const it::ReadResult r = conn.read_response();
+      const bool answered = r.status == it::ReadStatus::ok;
+      BOOST_TEST_REQUIRE(answered, r.error << "\n" << server.error_log());
+      if (i % 2 == 0) {
+        BOOST_TEST(r.response.status == 502);
+      } else {
+        BOOST_TEST(r.response.status == 200);
+        BOOST_TEST(it::parse_echo(r.response.body).target == "/good");
+      }
+    }
+  }
+  BOOST_TEST(conn.quiet_for(300ms), "extra bytes: " << it::printable(conn.buffered()));
+}
+
 BOOST_AUTO_TEST_CASE(bytes_after_a_complete_response_never_answer_the_next_request) {
   // Response splitting: a second response hidden after the first one's body.
   ScriptedUpstream upstream(
