@@ -4,7 +4,9 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -62,11 +64,20 @@ void init_logging(const LogConfig& log, std::string_view role) {
     std::filesystem::path path(log.error_log);
     std::error_code ec;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    // Opened here first so that the usual failures (no descriptor left, no permission) are
+    // reported without touching spdlog_ex: its type info lives in libspdlog, and a member call
+    // on it fails UBSan's vptr check in sanitized builds.
+    const int probe =
+        ::open(log.error_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (probe < 0)
+      throw std::runtime_error("cannot open error log \"" + log.error_log +
+                               "\": " + std::strerror(errno));
+    ::close(probe);
     try {
       logger = std::make_shared<spdlog::logger>(
           "serverd", std::make_shared<spdlog::sinks::basic_file_sink_st>(log.error_log, false));
-    } catch (const spdlog::spdlog_ex& e) {
-      throw std::runtime_error("cannot open error log \"" + log.error_log + "\": " + e.what());
+    } catch (...) {
+      throw std::runtime_error("cannot open error log \"" + log.error_log + "\"");
     }
   }
   install(std::move(logger), role, parse_level(log.level));
