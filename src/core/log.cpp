@@ -47,50 +47,67 @@ void init_stderr_logging() {
   spdlog::drop("serverd-stderr-boot");
 }
 
-void init_logging(const LogConfig& log, std::string_view role) {
-  std::shared_ptr<spdlog::logger> logger;
+namespace {
+
+// The logger `log` asks for, or null with the reason in `error`. No exception crosses it: a
+// reopen runs when descriptors may be exhausted, and there even a member call on a caught
+// exception can fail (UBSan's vptr check reads module data it cannot open then; spdlog_ex's
+// type info lives in libspdlog).
+std::shared_ptr<spdlog::logger> make_logger(const LogConfig& log, std::string_view role,
+                                            std::string& error) {
   if (is_syslog_target(log.error_log)) {
-    std::string error;
     auto target = parse_syslog_target(log.error_log, &error);
-    if (!target) throw std::runtime_error("error_log \"" + log.error_log + "\": " + error);
+    if (!target) {
+      error = "error_log \"" + log.error_log + "\": " + error;
+      return nullptr;
+    }
     // The syslog header carries time, host, tag and pid: the message keeps level and role.
-    logger = std::make_shared<spdlog::logger>(
+    return std::make_shared<spdlog::logger>(
         "serverd",
         std::make_shared<SyslogSink>(std::move(*target), fmt::format("[%l] {}: %v", role)));
-  } else if (log.error_log == "stderr") {
-    logger = std::make_shared<spdlog::logger>("serverd",
-                                              std::make_shared<spdlog::sinks::stderr_sink_st>());
-  } else {
-    std::filesystem::path path(log.error_log);
-    std::error_code ec;
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-    // Opened here first so that the usual failures (no descriptor left, no permission) are
-    // reported without touching spdlog_ex: its type info lives in libspdlog, and a member call
-    // on it fails UBSan's vptr check in sanitized builds.
-    const int probe =
-        ::open(log.error_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-    if (probe < 0)
-      throw std::runtime_error("cannot open error log \"" + log.error_log +
-                               "\": " + std::strerror(errno));
-    ::close(probe);
-    try {
-      logger = std::make_shared<spdlog::logger>(
-          "serverd", std::make_shared<spdlog::sinks::basic_file_sink_st>(log.error_log, false));
-    } catch (...) {
-      throw std::runtime_error("cannot open error log \"" + log.error_log + "\"");
-    }
   }
+  if (log.error_log == "stderr")
+    return std::make_shared<spdlog::logger>("serverd",
+                                            std::make_shared<spdlog::sinks::stderr_sink_st>());
+  std::filesystem::path path(log.error_log);
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  // Opened here first, so the usual failures (no descriptor left, no permission) come with
+  // their errno.
+  const int probe = ::open(log.error_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+  if (probe < 0) {
+    error = "cannot open error log \"" + log.error_log + "\": " + std::strerror(errno);
+    return nullptr;
+  }
+  ::close(probe);
+  try {
+    return std::make_shared<spdlog::logger>(
+        "serverd", std::make_shared<spdlog::sinks::basic_file_sink_st>(log.error_log, false));
+  } catch (...) {
+    error = "cannot open error log \"" + log.error_log + "\"";
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+void init_logging(const LogConfig& log, std::string_view role) {
+  std::string error;
+  auto logger = make_logger(log, role, error);
+  if (!logger) throw std::runtime_error(error);
   install(std::move(logger), role, parse_level(log.level));
 }
 
 void reopen_logging(const LogConfig& log, std::string_view role) {
   // Failing (descriptors exhausted, a directory gone) keeps the file already open: losing the
   // process over a rotation would be worse than logging to the old file.
-  try {
-    init_logging(log, role);
-  } catch (const std::exception& e) {
-    spdlog::error("{}; still logging to the file opened before", e.what());
+  std::string error;
+  auto logger = make_logger(log, role, error);
+  if (!logger) {
+    spdlog::error("{}; still logging to the file opened before", error);
+    return;
   }
+  install(std::move(logger), role, parse_level(log.level));
 }
 
 }  // namespace serverd
