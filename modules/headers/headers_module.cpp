@@ -19,11 +19,6 @@ namespace {
 constexpr std::array<std::string_view, 7> kReserved = {
     "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"};
 
-bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 // Tab is allowed in a field value; every other control byte is not (RFC 9110 §5.5).
 bool is_control(char ch) {
   const auto c = static_cast<unsigned char>(ch);
@@ -55,12 +50,11 @@ bool valid_charset(std::string_view c) {
   });
 }
 
-// A MIME type as "type/subtype" of token characters.
+// A MIME type as "type/subtype", both tokens.
 bool valid_mime_type(std::string_view t) {
   const auto slash = t.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 == t.size()) return false;
-  return std::all_of(t.begin(), t.end(), [](char c) { return c == '/' || is_token_char(c); }) &&
-         t.find('/', slash + 1) == std::string_view::npos;
+  return slash != std::string_view::npos && is_token(t.substr(0, slash)) &&
+         is_token(t.substr(slash + 1));
 }
 
 bool is_reserved(std::string_view name) {
@@ -90,7 +84,7 @@ std::optional<AddedHeader> read_header(std::string_view name, const toml::node& 
                                        ConfigContext& ctx) {
   AddedHeader h;
   h.name = std::string(name);
-  if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+  if (!is_token(name)) {
     ctx.error(node, fmt::format("`add_header`: \"{}\" is not a valid header name", name));
     return std::nullopt;
   }

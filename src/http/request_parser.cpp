@@ -177,33 +177,6 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
   return s.request_->has_body() ? HPE_PAUSED : 0;
 }
 
-namespace {
-bool is_tchar(unsigned char c) {
-  // RFC 9110 §5.6.2 token characters.
-  if (std::isalnum(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-}  // namespace
-
 int RequestParser::finish_head() {
   Request& r = *request_;
   // The arena no longer grows: views into it are stable from here on.
@@ -221,8 +194,7 @@ int RequestParser::finish_head() {
   // token, and anything else is a smuggling vector (RFC 9112 §5.1).
   for (const auto& h : r.headers_) {
     if (h.name.empty()) return fail(400, "empty header field name");
-    for (char c : h.name)
-      if (!is_tchar(static_cast<unsigned char>(c))) return fail(400, "invalid header field name");
+    if (!is_token(h.name)) return fail(400, "invalid header field name");
   }
   r.major_ = llhttp_get_http_major(&parser_);
   r.minor_ = llhttp_get_http_minor(&parser_);
